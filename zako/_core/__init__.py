@@ -1,0 +1,1 @@
+"""Compiled (Cython) kernels. Same API as ``zako.pure``; see ``zako._impl``."""

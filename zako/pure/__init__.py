@@ -1,0 +1,1 @@
+"""Pure-Python kernels: the readable reference for ``zako._core``."""
