@@ -1,0 +1,1 @@
+"""Developer tools: synthetic project trees for tests and benchmarks."""

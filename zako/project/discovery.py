@@ -1,0 +1,93 @@
+"""Finding the packages of a project: every directory with a build file.
+
+The walk starts at the project root, skips ``node_modules``, ``.git`` and
+every dot-directory, and does not follow symlinked directories (a link
+cycle must not hang discovery, and a package must live inside the root).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .errors import Problem
+from .globs import BUILD_FILE_NAMES, SKIPPED_DIR_NAMES
+from .manifest import find_manifest
+
+__all__ = ["PackageEntry", "ProjectLayout", "discover", "PACKAGE_SCRIPT_NAMES"]
+
+PACKAGE_SCRIPT_NAMES = ("zako.ts", "zako.js")
+
+
+@dataclass(frozen=True, slots=True)
+class PackageEntry:
+    """``path`` is the package's root-relative ``/`` path (``"."`` = root);
+    ``build_file`` is the root-relative path of its ``BUILD.ts``/``BUILD.js``."""
+
+    path: str
+    build_file: str
+
+
+@dataclass(frozen=True)
+class ProjectLayout:
+    root: str  # absolute
+    manifest: str  # "zako.toml" | "zako.json"
+    package_script: str | None  # "zako.ts" | "zako.js" | None
+    packages: list[PackageEntry]  # sorted by path
+    problems: list[Problem]
+
+
+def _rel(prefix: str, name: str) -> str:
+    return f"{prefix}/{name}" if prefix != "." else name
+
+
+def discover(root: str) -> ProjectLayout:
+    """Walk ``root`` and list its packages, sorted by path.
+
+    Raises ``ManifestError`` when the root has no (or two) manifests.
+    Layout problems (a directory with both ``BUILD.ts`` and ``BUILD.js``,
+    two package scripts, an unreadable directory) are returned, not
+    raised, so ``--keep-going`` can report them with the rest. Cost: one
+    ``scandir`` per directory.
+    """
+    root = os.path.abspath(root)
+    manifest = find_manifest(root)
+    problems: list[Problem] = []
+    scripts = [n for n in PACKAGE_SCRIPT_NAMES if os.path.isfile(os.path.join(root, n))]
+    if len(scripts) > 1:
+        problems.append(Problem("layout", scripts[1], None, "both zako.ts and zako.js exist: keep one package script"))
+    packages: list[PackageEntry] = []
+    stack: list[tuple[str, str]] = [(root, ".")]
+    while stack:
+        directory, rel = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                entries = list(it)
+        except OSError as e:
+            problems.append(Problem("layout", rel, None, f"cannot read directory: {e.strerror or e}"))
+            continue
+        builds = []
+        for entry in entries:
+            name = entry.name
+            if name in BUILD_FILE_NAMES:
+                if entry.is_file():
+                    builds.append(name)
+            elif entry.is_dir(follow_symlinks=False):
+                if name.startswith(".") or name in SKIPPED_DIR_NAMES:
+                    continue
+                stack.append((entry.path, _rel(rel, name)))
+        if builds:
+            builds.sort(reverse=True)  # BUILD.ts before BUILD.js
+            if len(builds) > 1:
+                problems.append(
+                    Problem(
+                        "layout",
+                        _rel(rel, builds[1]),
+                        None,
+                        f"package {rel!r} has both BUILD.ts and BUILD.js: keep one",
+                        package=rel,
+                    )
+                )
+            packages.append(PackageEntry(rel, _rel(rel, builds[0])))
+    packages.sort(key=lambda p: p.path)
+    return ProjectLayout(root, manifest, scripts[0] if scripts else None, packages, problems)

@@ -1,0 +1,105 @@
+"""Target labels: ``//pkg/path:name`` (``//:name`` for the root package).
+
+A label names one target of one package. Packages are named by their
+root-relative neutral path (``"."`` for the root); a label spells the root
+as nothing (``//:name``). Inside a build file a dependency may be written
+``:name``, meaning the same package; ``//pkg`` alone is short for
+``//pkg:<last component of pkg>`` as in Bazel.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..exceptions import ZakoError
+
+__all__ = ["Label", "LabelError", "TARGET_NAME_RE", "check_target_name"]
+
+# Same alphabet as the ``zako:build`` builtin accepts for target names, so a
+# name that was declared can always be referred to.
+TARGET_NAME_RE = re.compile(r"[A-Za-z0-9_.+\-]+")
+# Package components: what a neutral path allows, minus the wildcard and
+# label punctuation that would make the label ambiguous.
+_PACKAGE_PART_RE = re.compile(r"[^/\\:<>\"|?*'`$\x00-\x1f]+")
+
+
+class LabelError(ZakoError, ValueError):
+    """A label (or target name) is malformed. The message names the text."""
+
+
+def check_target_name(name: object, *, where: str = "") -> str:
+    """Return ``name`` if it is a valid target name, else raise ``LabelError``."""
+    if not isinstance(name, str) or not TARGET_NAME_RE.fullmatch(name) or name in (".", ".."):
+        suffix = f" in {where}" if where else ""
+        raise LabelError(
+            f"invalid target name {name!r}{suffix}: use letters, digits and _ - . + "
+            "(not '.' or '..')"
+        )
+    return name
+
+
+def _check_package(package: str, text: str) -> str:
+    if package in ("", "."):
+        return "."
+    parts = package.split("/")
+    for part in parts:
+        if part in ("", ".", "..") or not _PACKAGE_PART_RE.fullmatch(part) or part.endswith((" ", ".")):
+            raise LabelError(
+                f"invalid package {package!r} in label {text!r}: a package is a normalized "
+                "path below the project root (no '.', '..', empty or absolute parts)"
+            )
+    return package
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """One target: ``package`` is the neutral path text (``"."`` = root)."""
+
+    package: str
+    name: str
+
+    def __post_init__(self) -> None:
+        _check_package(self.package, f"//{self.package}:{self.name}")
+        check_target_name(self.name, where=f"label //{self.package}:{self.name}")
+
+    @classmethod
+    def parse(cls, text: object, package: str | None = None) -> "Label":
+        """Parse ``//pkg:name``, ``//:name``, ``//pkg`` or (given ``package``)
+        ``:name``. Raises ``LabelError`` naming the text; ``:name`` without a
+        current package is an error."""
+        if not isinstance(text, str):
+            raise LabelError(f"a label must be a string, got {text!r}")
+        if text.startswith("//"):
+            body = text[2:]
+            pkg, sep, name = body.partition(":")
+            if not sep:
+                if not pkg:
+                    raise LabelError(f"invalid label {text!r}: the root package needs a name (//:name)")
+                name = pkg.rsplit("/", 1)[-1]
+            elif ":" in name:
+                raise LabelError(f"invalid label {text!r}: more than one ':'")
+            pkg = _check_package(pkg, text)
+            if not TARGET_NAME_RE.fullmatch(name) or name in (".", ".."):
+                raise LabelError(
+                    f"invalid target name {name!r} in label {text!r}: use letters, digits and _ - . +"
+                )
+            return cls(pkg, name)
+        if text.startswith(":"):
+            if package is None:
+                raise LabelError(f"relative label {text!r} needs a current package")
+            name = text[1:]
+            if not TARGET_NAME_RE.fullmatch(name) or name in (".", ".."):
+                raise LabelError(f"invalid target name {name!r} in label {text!r}: use letters, digits and _ - . +")
+            return cls(_check_package(package, text), name)
+        raise LabelError(
+            f"invalid label {text!r}: write '//pkg/path:name' (or '//:name' at the root), "
+            "or ':name' for a target of the same package"
+        )
+
+    def __str__(self) -> str:
+        pkg = "" if self.package == "." else self.package
+        return f"//{pkg}:{self.name}"
+
+    def __repr__(self) -> str:
+        return f"Label({str(self)!r})"

@@ -1,0 +1,95 @@
+"""The loaded target graph, kept compact.
+
+Strings that repeat across a large tree (paths, labels, kinds, attribute
+blobs) live once in the global interner; a target holds only keys. ``srcs``
+and ``deps`` are numpy ``uint32`` key arrays (4 bytes per entry instead of a
+Python ``str`` per entry), ``attrs`` is the key of its canonical JSON text,
+so the many targets sharing the same attributes share one string.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Target", "Package", "LoadResult", "canonical_json"]
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON text of a value (sorted keys, no spaces): equal values
+    intern to one key and digest to one cache key."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class Target:
+    """One declared target: interned ``label``/``kind``/``attrs`` keys,
+    ``srcs`` (root-relative path keys, sorted by path) and ``deps`` (full
+    label keys, declaration order, no duplicates) as ``uint32`` arrays;
+    ``line`` is the 1-based line of its declaration when known."""
+
+    __slots__ = ("label", "kind", "srcs", "deps", "attrs", "line")
+
+    def __init__(self, label: int, kind: int, srcs: np.ndarray, deps: np.ndarray, attrs: int, line: int | None) -> None:
+        self.label = label
+        self.kind = kind
+        self.srcs = srcs
+        self.deps = deps
+        self.attrs = attrs
+        self.line = line
+
+    def to_json(self, interner: Any) -> dict[str, Any]:
+        return {
+            "label": interner.resolve(self.label),
+            "kind": interner.resolve(self.kind),
+            "srcs": interner.resolve_many(self.srcs) if len(self.srcs) else [],
+            "deps": interner.resolve_many(self.deps) if len(self.deps) else [],
+            "attrs": json.loads(interner.resolve(self.attrs)),
+        }
+
+
+class Package:
+    """One package: ``path`` key (neutral path text, ``.`` = root), its build
+    file (root-relative text), its targets sorted by label, and whether its
+    evaluation came from the cache."""
+
+    __slots__ = ("path", "build_file", "targets", "cached")
+
+    def __init__(self, path: int, build_file: str, targets: tuple[Target, ...], cached: bool) -> None:
+        self.path = path
+        self.build_file = build_file
+        self.targets = targets
+        self.cached = cached
+
+    def to_json(self, interner: Any) -> dict[str, Any]:
+        return {"path": interner.resolve(self.path), "targets": [t.to_json(interner) for t in self.targets]}
+
+
+@dataclass
+class LoadResult:
+    """What ``load_project`` returns: project fields after the package
+    script, packages sorted by path, problems (empty on success unless
+    loading kept going), and the run's statistics."""
+
+    root: str
+    project: dict[str, Any]
+    packages: list[Package]
+    problems: list = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    evaluated: list[str] = field(default_factory=list)  # package paths evaluated (not cached), sorted
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self, interner: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "project": self.project,
+            "packages": [p.to_json(interner) for p in self.packages],
+            "stats": self.stats,
+        }
+        if self.problems:
+            out["errors"] = [p.to_json() for p in self.problems]
+        return out
