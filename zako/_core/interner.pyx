@@ -1,0 +1,769 @@
+# cython: language_level=3
+"""String interner, compiled kernel.
+
+Same contract as ``zako.pure.interner`` (DESIGN.md section 1), without one
+Python object per interned string:
+
+* UTF-8 bytes live in numpy ``uint8`` arena chunks (256 KiB, or one chunk of
+  its own for a longer string); a C array holds the chunk data pointers.
+* Per-key entries live in *paged* numpy arrays (16384 keys a page): offset
+  ``(chunk << 32) | pos`` as ``uint64`` and length as ``uint32``. Paging
+  instead of doubling keeps the slack under one page.
+* Lookup is an open-addressing, linear-probing table of ``uint32`` keys
+  (0 = empty) with a parallel ``uint8`` tag array of 8 hash bits, so most
+  probes that do not match never touch the entries or the arena. The table
+  size is not a power of two: a slot is ``hi64(hash * capacity)``, so it can
+  grow by 1.45x (load 0.8 -> 0.55) instead of 2x.
+
+Concurrency (with the GIL): readers take no lock. Every mutation is a stretch
+of C code that calls no Python code, so no other thread can run in the middle
+of one; Python-level allocations (numpy buffers) happen before such a stretch
+and only ever add capacity. Writers serialize on a lock. ``intern_many``
+stages new keys above ``_count`` and publishes them with one store at the
+end; readers ignore table slots whose key is above ``_count``, and a failed
+batch removes its staged slots again (backward-shift deletion).
+"""
+
+cimport cython
+cimport numpy as cnp
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.exc cimport PyErr_Clear, PyErr_ExceptionMatches
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_Check, PyLong_CheckExact
+from cpython.number cimport PyNumber_Index
+from cpython.pythread cimport (
+    NOWAIT_LOCK,
+    WAIT_LOCK,
+    PyThread_acquire_lock,
+    PyThread_allocate_lock,
+    PyThread_free_lock,
+    PyThread_release_lock,
+    PyThread_type_lock,
+)
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from cpython.unicode cimport PyUnicode_Check, PyUnicode_DecodeUTF8
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport free, realloc
+from libc.string cimport memcmp, memcpy
+
+import operator
+import secrets
+
+import numpy as np
+
+from .. import _interner_file
+from ..exceptions import (
+    InternerEncodingError,
+    InternerError,
+    InternerFileError,
+    InternerFullError,
+    InternerTypeError,
+    UnknownKeyError,
+)
+
+cnp.import_array()
+
+__all__ = ["Interner", "InternerError", "MAX_KEYS", "CHUNK_BYTES"]
+
+MAX_KEYS = 2**32 - 2
+CHUNK_BYTES = 256 * 1024
+
+cdef extern from "Python.h":
+    # Declared without an exception spec: NULL is handled by hand so that a
+    # UnicodeEncodeError can become InternerEncodingError cheaply.
+    const char* _utf8_and_size "PyUnicode_AsUTF8AndSize"(object s, Py_ssize_t* size)
+
+cdef extern from *:
+    """
+    #include <string.h>
+    #include <stdint.h>
+
+    /* 64x64 -> 128-bit multiply, returned as (hi, lo) halves. */
+    #if defined(__SIZEOF_INT128__)
+    static inline uint64_t zk_mulhi(uint64_t a, uint64_t b) {
+        return (uint64_t)(((__uint128_t)a * b) >> 64);
+    }
+    static inline uint64_t zk_fold(uint64_t a, uint64_t b) {
+        __uint128_t r = (__uint128_t)a * b;
+        return (uint64_t)r ^ (uint64_t)(r >> 64);
+    }
+    #else
+    static inline void zk_mul128(uint64_t a, uint64_t b, uint64_t *hi, uint64_t *lo) {
+        uint64_t a0 = (uint32_t)a, a1 = a >> 32, b0 = (uint32_t)b, b1 = b >> 32;
+        uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+        uint64_t mid = (p00 >> 32) + (uint32_t)p01 + (uint32_t)p10;
+        *lo = (mid << 32) | (uint32_t)p00;
+        *hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+    }
+    static inline uint64_t zk_mulhi(uint64_t a, uint64_t b) {
+        uint64_t hi, lo; zk_mul128(a, b, &hi, &lo); return hi;
+    }
+    static inline uint64_t zk_fold(uint64_t a, uint64_t b) {
+        uint64_t hi, lo; zk_mul128(a, b, &hi, &lo); return hi ^ lo;
+    }
+    #endif
+
+    /* An arena position is the low half of an entry offset; a length is a u32. */
+    #define ZK_POS_MASK 0xFFFFFFFFULL
+
+    #define ZK_K0 0x9E3779B97F4A7C15ULL
+    #define ZK_K1 0xD6E8FEB86659FD93ULL
+    #define ZK_K2 0xC2B2AE3D27D4EB4FULL
+
+    /* Hash of a byte string, 8 bytes at a time. Each word is xored into the
+       state and folded through a full 64x64->128 multiply (both halves xored),
+       which spreads every input bit over the whole state. The last 1..8
+       bytes are read as one (possibly overlapping) word, so no byte loop;
+       the length is mixed in first, which keeps the overlap unambiguous. */
+    static inline uint64_t zk_hash(const char *s, Py_ssize_t len, uint64_t seed) {
+        const unsigned char *p = (const unsigned char *)s;
+        uint64_t n = (uint64_t)len;
+        uint64_t h = seed ^ (n * ZK_K0);
+        uint64_t w;
+        if (n > 8) {
+            const unsigned char *last = p + n - 8;
+            while (p < last) {
+                memcpy(&w, p, 8);
+                h = zk_fold(h ^ w, ZK_K1);
+                p += 8;
+            }
+            memcpy(&w, last, 8);
+        } else if (n >= 4) {
+            uint32_t a, b;
+            memcpy(&a, p, 4);
+            memcpy(&b, p + n - 4, 4);
+            w = ((uint64_t)a << 32) | b;
+        } else if (n > 0) {
+            w = ((uint64_t)p[0] << 16) | ((uint64_t)p[n >> 1] << 8) | p[n - 1];
+        } else {
+            w = 0;
+        }
+        return zk_fold(h ^ w, ZK_K2);
+    }
+
+    #if defined(__GNUC__) || defined(__clang__)
+    #define zk_prefetch(p) __builtin_prefetch((const void *)(p))
+    #else
+    #define zk_prefetch(p) ((void)0)
+    #endif
+    """
+    uint64_t zk_hash(const char* s, Py_ssize_t n, uint64_t seed) noexcept nogil
+    uint64_t zk_mulhi(uint64_t a, uint64_t b) noexcept nogil
+    void zk_prefetch(const void* p) noexcept nogil
+    const uint64_t ZK_POS_MASK
+
+
+cdef enum:
+    PAGE_SHIFT = 14
+    PAGE_SIZE = 1 << PAGE_SHIFT
+    PAGE_MASK = PAGE_SIZE - 1
+    MIN_CHUNK = 4096
+
+
+
+cdef inline uint64_t _table_limit(uint64_t cap) noexcept nogil:
+    # Grow past load 0.8.
+    return cap * 4 // 5
+
+
+cdef inline uint64_t _table_size_for(uint64_t n) noexcept nogil:
+    # Load ~0.55 right after growing: room to grow 1.45x before the next one.
+    cdef uint64_t cap = n * 100 // 55 + 1
+    return cap if cap > 8 else 8
+
+
+def _check_max_keys(max_keys):
+    max_keys = operator.index(max_keys)
+    if not 1 <= max_keys <= MAX_KEYS:
+        raise ValueError(f"max_keys must be in 1..{MAX_KEYS}, got {max_keys}")
+    return max_keys
+
+
+@cython.final
+cdef class Interner:
+    """Maps strings to nonzero ``int`` keys ``1 .. max_keys`` in first-intern order."""
+
+    cdef uint64_t _id
+    cdef uint64_t _seed
+    cdef uint64_t _max_keys
+    cdef uint64_t _count       # published keys: 1.._count are visible
+    cdef uint64_t _staged      # keys written; > _count only inside a batch
+    cdef PyThread_type_lock _lock
+
+    # entries: key k -> page k >> PAGE_SHIFT, slot k & PAGE_MASK
+    cdef uint64_t** _off_pages
+    cdef uint32_t** _len_pages
+    cdef Py_ssize_t _npages
+    cdef Py_ssize_t _pages_cap
+    cdef uint64_t _entry_cap   # keys < _entry_cap have an entry slot
+    cdef list _page_arrays
+
+    # arena
+    cdef unsigned char** _chunks
+    cdef Py_ssize_t _nchunks
+    cdef Py_ssize_t _chunks_cap
+    cdef uint64_t _chunk_size  # size of the current (last) chunk
+    cdef uint64_t _chunk_used  # bytes used in the current chunk
+    cdef uint64_t _arena_bytes
+    cdef list _chunk_arrays
+
+    # lookup table
+    cdef uint32_t* _slots
+    cdef uint8_t* _tags
+    cdef uint64_t _table_cap
+    cdef uint64_t _table_limit
+    cdef object _slots_array
+    cdef object _tags_array
+
+    cdef object __weakref__
+
+    def __cinit__(self, capacity_hint=1024, *, max_keys=MAX_KEYS):
+        capacity_hint = operator.index(capacity_hint)
+        if capacity_hint < 0:
+            raise ValueError(f"capacity_hint must be >= 0, got {capacity_hint}")
+        self._max_keys = _check_max_keys(max_keys)
+        self._id = secrets.randbits(64)
+        self._seed = secrets.randbits(64)  # per interner: no hash flooding across processes
+        self._lock = PyThread_allocate_lock()
+        if self._lock == NULL:
+            raise MemoryError("cannot allocate the interner lock")
+        self._page_arrays = []
+        self._chunk_arrays = []
+        cdef uint64_t hint = min(capacity_hint, MAX_KEYS)
+        # Page 0 starts small and doubles up to a full page, so a small
+        # interner does not pay for 16384 entries.
+        self._add_page(min(PAGE_SIZE, max(16, hint + 1)))
+        self._add_chunk(min(CHUNK_BYTES, max(MIN_CHUNK, hint * 32)))
+        self._set_table(_table_size_for(hint))
+
+    def __dealloc__(self):
+        if self._lock != NULL:
+            PyThread_free_lock(self._lock)
+        free(self._off_pages)
+        free(self._len_pages)
+        free(self._chunks)
+
+    # -- identity ------------------------------------------------------------
+
+    @property
+    def id(self):
+        """Random 64-bit id fixed at creation, kept by ``save``/``load``."""
+        return self._id
+
+    @property
+    def max_keys(self):
+        return self._max_keys
+
+    cdef str _name(self):
+        return f"interner {self._id:016x}"
+
+    def __repr__(self):
+        return f"<Interner id={self._id:016x} strings={self._count}>"
+
+    # -- storage primitives (callers hold the lock) -----------------------------
+
+    cdef int _add_page(self, Py_ssize_t size) except -1:
+        """Append page ``_npages`` of ``size`` entries (only page 0 may be short)."""
+        offs = np.empty(size, dtype=np.uint64)
+        lens = np.empty(size, dtype=np.uint32)
+        if self._npages == self._pages_cap:
+            self._grow_pointer_arrays_pages()
+        self._page_arrays.append(offs)
+        self._page_arrays.append(lens)
+        self._off_pages[self._npages] = <uint64_t*>cnp.PyArray_DATA(offs)
+        self._len_pages[self._npages] = <uint32_t*>cnp.PyArray_DATA(lens)
+        self._npages += 1
+        self._entry_cap = <uint64_t>(self._npages - 1) * PAGE_SIZE + size
+        return 0
+
+    cdef int _grow_pointer_arrays_pages(self) except -1:
+        cdef Py_ssize_t cap = self._pages_cap * 2 + 4
+        cdef uint64_t** o = <uint64_t**>realloc(self._off_pages, cap * sizeof(uint64_t*))
+        if o == NULL:
+            raise MemoryError()
+        self._off_pages = o
+        cdef uint32_t** l = <uint32_t**>realloc(self._len_pages, cap * sizeof(uint32_t*))
+        if l == NULL:
+            raise MemoryError()
+        self._len_pages = l
+        self._pages_cap = cap
+        return 0
+
+    cdef int _grow_entries(self) except -1:
+        """Make room for key ``_staged + 1``."""
+        cdef uint64_t old = self._entry_cap
+        cdef Py_ssize_t size
+        if self._npages == 1 and old < PAGE_SIZE:
+            size = min(PAGE_SIZE, old * 2)
+            offs = np.empty(size, dtype=np.uint64)
+            lens = np.empty(size, dtype=np.uint32)
+            # Copy, then swap: readers see either page, both hold every key.
+            memcpy(cnp.PyArray_DATA(offs), self._off_pages[0], old * sizeof(uint64_t))
+            memcpy(cnp.PyArray_DATA(lens), self._len_pages[0], old * sizeof(uint32_t))
+            self._off_pages[0] = <uint64_t*>cnp.PyArray_DATA(offs)
+            self._len_pages[0] = <uint32_t*>cnp.PyArray_DATA(lens)
+            self._page_arrays[0] = offs
+            self._page_arrays[1] = lens
+            self._entry_cap = size
+        else:
+            self._add_page(PAGE_SIZE)
+        return 0
+
+    cdef int _add_chunk(self, uint64_t size) except -1:
+        chunk = np.empty(size, dtype=np.uint8)
+        cdef Py_ssize_t cap
+        cdef unsigned char** c
+        if self._nchunks == self._chunks_cap:
+            cap = self._chunks_cap * 2 + 8
+            c = <unsigned char**>realloc(self._chunks, cap * sizeof(unsigned char*))
+            if c == NULL:
+                raise MemoryError()
+            self._chunks = c
+            self._chunks_cap = cap
+        self._chunk_arrays.append(chunk)
+        self._chunks[self._nchunks] = <unsigned char*>cnp.PyArray_DATA(chunk)
+        self._nchunks += 1
+        self._chunk_size = size
+        self._chunk_used = 0
+        self._arena_bytes += size
+        return 0
+
+    cdef int _set_table(self, uint64_t cap) except -1:
+        """Allocate a table of ``cap`` slots and rehash keys ``1.._staged`` into it."""
+        slots_array = np.zeros(cap, dtype=np.uint32)
+        tags_array = np.zeros(cap, dtype=np.uint8)
+        cdef uint32_t* slots = <uint32_t*>cnp.PyArray_DATA(slots_array)
+        cdef uint8_t* tags = <uint8_t*>cnp.PyArray_DATA(tags_array)
+        cdef uint64_t k, h, idx
+        cdef const char* p
+        cdef Py_ssize_t n
+        for k in range(1, self._staged + 1):
+            p = self._bytes_of(k, &n)
+            h = zk_hash(p, n, self._seed)
+            idx = zk_mulhi(h, cap)
+            while slots[idx] != 0:
+                idx += 1
+                if idx == cap:
+                    idx = 0
+            tags[idx] = <uint8_t>h
+            slots[idx] = <uint32_t>k
+        self._slots = slots
+        self._tags = tags
+        self._table_cap = cap
+        self._table_limit = _table_limit(cap)
+        self._slots_array = slots_array
+        self._tags_array = tags_array
+        return 0
+
+    cdef int _reserve(self, Py_ssize_t n) except -1:
+        """Allocate whatever storing one more string of ``n`` bytes needs.
+
+        Runs Python code (numpy allocation, so possibly the GC and other
+        threads) but only ever adds capacity; the store itself is pure C.
+        """
+        if <uint64_t>n > ZK_POS_MASK:
+            raise InternerFullError(f"{self._name()}: a string of {n} bytes exceeds the 4 GiB limit")
+        if self._staged + 1 >= self._entry_cap:
+            self._grow_entries()
+        if self._chunk_used + <uint64_t>n > self._chunk_size:
+            self._add_chunk(max(<uint64_t>n, min(<uint64_t>CHUNK_BYTES, self._chunk_size * 2)))
+        if self._staged + 1 > self._table_limit:
+            self._set_table(_table_size_for(self._staged + 1))
+        return 0
+
+    cdef inline bint _has_room(self, Py_ssize_t n) noexcept:
+        return (
+            self._staged + 1 < self._entry_cap
+            and self._chunk_used + <uint64_t>n <= self._chunk_size
+            and self._staged + 1 <= self._table_limit
+        )
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef inline const char* _bytes_of(self, uint64_t k, Py_ssize_t* n) noexcept nogil:
+        # k is in 1.._staged: a page and a chunk exist for it.
+        cdef uint64_t off = self._off_pages[k >> PAGE_SHIFT][k & PAGE_MASK]
+        n[0] = self._len_pages[k >> PAGE_SHIFT][k & PAGE_MASK]
+        return <const char*>self._chunks[off >> 32] + (off & ZK_POS_MASK)
+
+    cdef inline uint32_t _find(self, const char* p, Py_ssize_t n, uint64_t h, uint64_t limit) noexcept nogil:
+        """Key of the bytes ``p[:n]`` (hash ``h``) if at most ``limit``, else 0."""
+        cdef uint64_t cap = self._table_cap
+        cdef uint64_t idx = zk_mulhi(h, cap)
+        cdef uint8_t tag = <uint8_t>h
+        cdef uint32_t k
+        cdef uint64_t off
+        cdef uint32_t* slots = self._slots
+        cdef uint8_t* tags = self._tags
+        while True:
+            k = slots[idx]
+            if k == 0:
+                return 0
+            if tags[idx] == tag and k <= limit:
+                if self._len_pages[k >> PAGE_SHIFT][k & PAGE_MASK] == <uint64_t>n:
+                    off = self._off_pages[k >> PAGE_SHIFT][k & PAGE_MASK]
+                    if memcmp(self._chunks[off >> 32] + (off & ZK_POS_MASK), p, n) == 0:
+                        return k
+            idx += 1
+            if idx == cap:
+                idx = 0
+
+    cdef inline uint32_t _store(self, const char* p, Py_ssize_t n, uint64_t h) noexcept nogil:
+        """Write a new entry as key ``_staged + 1`` (room reserved, lock held)."""
+        cdef uint64_t k = self._staged + 1
+        cdef uint64_t pos = self._chunk_used
+        cdef uint64_t chunk = <uint64_t>(self._nchunks - 1)
+        memcpy(self._chunks[chunk] + pos, p, n)
+        self._off_pages[k >> PAGE_SHIFT][k & PAGE_MASK] = (chunk << 32) | pos
+        self._len_pages[k >> PAGE_SHIFT][k & PAGE_MASK] = <uint32_t>n
+        self._chunk_used = pos + n
+        cdef uint64_t cap = self._table_cap
+        cdef uint64_t idx = zk_mulhi(h, cap)
+        while self._slots[idx] != 0:
+            idx += 1
+            if idx == cap:
+                idx = 0
+        self._tags[idx] = <uint8_t>h
+        self._slots[idx] = <uint32_t>k
+        self._staged = k
+        return <uint32_t>k
+
+    cdef void _unstage(self, uint64_t count, Py_ssize_t nchunks, uint64_t chunk_size,
+                       uint64_t chunk_used, uint64_t arena_bytes) noexcept:
+        """Remove keys above ``count`` (a failed batch). Allocates nothing."""
+        cdef uint64_t k, h, idx, j, home, cap = self._table_cap
+        cdef const char* p
+        cdef Py_ssize_t n
+        cdef uint32_t* slots = self._slots
+        cdef uint8_t* tags = self._tags
+        k = self._staged
+        while k > count:
+            p = self._bytes_of(k, &n)
+            idx = zk_mulhi(zk_hash(p, n, self._seed), cap)
+            while slots[idx] != k:
+                idx += 1
+                if idx == cap:
+                    idx = 0
+            # Backward-shift deletion: pull later entries of the probe run
+            # into the hole unless that would move them before their home.
+            j = idx
+            while True:
+                j += 1
+                if j == cap:
+                    j = 0
+                if slots[j] == 0:
+                    break
+                p = self._bytes_of(slots[j], &n)
+                home = zk_mulhi(zk_hash(p, n, self._seed), cap)
+                if (home <= idx or home > j) if idx <= j else (home <= idx and home > j):
+                    slots[idx] = slots[j]
+                    tags[idx] = tags[j]
+                    idx = j
+            slots[idx] = 0
+            tags[idx] = 0
+            k -= 1
+        self._staged = count
+        if self._nchunks > nchunks:
+            del self._chunk_arrays[nchunks:]
+            self._nchunks = nchunks
+        self._chunk_size = chunk_size
+        self._chunk_used = chunk_used
+        self._arena_bytes = arena_bytes
+
+    cdef int _acquire(self) except -1:
+        if not PyThread_acquire_lock(self._lock, NOWAIT_LOCK):
+            with nogil:
+                PyThread_acquire_lock(self._lock, WAIT_LOCK)
+        return 0
+
+    # -- errors --------------------------------------------------------------
+
+    cdef _type_error(self, s):
+        return InternerTypeError(f"{self._name()}: expected str, got {type(s).__name__} {s!r:.80}")
+
+    cdef _encoding_error(self, s):
+        try:
+            s.encode("utf-8")
+        except UnicodeEncodeError as e:
+            reason = e.reason
+        else:
+            reason = "unknown"
+        return InternerEncodingError(
+            f"{self._name()}: string {s!r:.80} cannot be encoded as UTF-8 ({reason})"
+        )
+
+    cdef _full_error(self, s):
+        return InternerFullError(
+            f"{self._name()}: all {self._max_keys} keys are taken; cannot intern {s!r:.80}"
+        )
+
+    cdef inline const char* _utf8(self, s, Py_ssize_t* n) except NULL:
+        """UTF-8 of ``s`` (a str): borrowed, no copy for ASCII."""
+        cdef const char* p = _utf8_and_size(s, n)
+        if p == NULL:
+            if PyErr_ExceptionMatches(UnicodeEncodeError):
+                PyErr_Clear()
+                raise self._encoding_error(s)
+            return NULL  # another error (MemoryError) is already set
+        return p
+
+    # -- lookups -------------------------------------------------------------
+
+    def __len__(self):
+        return self._count
+
+    def __contains__(self, s):
+        cdef Py_ssize_t n
+        if not PyUnicode_Check(s):
+            return False
+        cdef const char* p = _utf8_and_size(s, &n)
+        if p == NULL:
+            PyErr_Clear()  # a lone surrogate cannot have been interned
+            return False
+        return self._find(p, n, zk_hash(p, n, self._seed), self._count) != 0
+
+    def get(self, s):
+        """Key of ``s`` if interned, else None. Never inserts."""
+        cdef Py_ssize_t n
+        if not PyUnicode_Check(s):
+            raise self._type_error(s)
+        cdef const char* p = _utf8_and_size(s, &n)
+        if p == NULL:
+            PyErr_Clear()
+            return None
+        cdef uint32_t k = self._find(p, n, zk_hash(p, n, self._seed), self._count)
+        return k if k else None
+
+    cdef inline str _decode(self, uint64_t k):
+        cdef Py_ssize_t n
+        cdef const char* p = self._bytes_of(k, &n)
+        return PyUnicode_DecodeUTF8(p, n, NULL)
+
+    cdef inline uint64_t _key_of(self, key) except 0:
+        """Validate a key object; returns it as a C integer."""
+        cdef int overflow = 0
+        cdef long long v
+        if not PyLong_CheckExact(key):
+            try:
+                key = PyNumber_Index(key)
+            except TypeError:
+                raise InternerTypeError(
+                    f"{self._name()}: key must be an int, got {type(key).__name__} {key!r:.80}"
+                ) from None
+        v = PyLong_AsLongLongAndOverflow(key, &overflow)
+        if overflow or v < 1 or <uint64_t>v > self._count:
+            raise UnknownKeyError(f"{self._name()}: unknown key {key}")
+        return <uint64_t>v
+
+    def resolve(self, key):
+        """The string of ``key``; ``UnknownKeyError`` (a ``KeyError``) if none."""
+        return self._decode(self._key_of(key))
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def resolve_many(self, keys):
+        """Strings of ``keys`` (ints, or a uint32 array), in order."""
+        cdef list out = []
+        cdef const uint32_t[:] view
+        cdef Py_ssize_t i
+        cdef uint64_t k
+        if isinstance(keys, np.ndarray):
+            if keys.ndim == 1 and keys.dtype == np.uint32:
+                view = keys
+                for i in range(view.shape[0]):
+                    k = view[i]
+                    if k == 0 or k > self._count:
+                        raise UnknownKeyError(f"{self._name()}: unknown key {k}")
+                    out.append(self._decode(k))
+                return out
+            keys = keys.tolist()
+        try:
+            it = iter(keys)
+        except TypeError:
+            raise InternerTypeError(
+                f"{self._name()}: resolve_many expects an iterable of keys, got {type(keys).__name__}"
+            ) from None
+        for key in it:
+            out.append(self._decode(self._key_of(key)))
+        return out
+
+    # -- inserts -------------------------------------------------------------
+
+    def get_or_intern(self, s):
+        """Key of ``s``, interning it first if new."""
+        cdef Py_ssize_t n
+        if not PyUnicode_Check(s):
+            raise self._type_error(s)
+        cdef const char* p = self._utf8(s, &n)
+        cdef uint64_t h = zk_hash(p, n, self._seed)
+        cdef uint32_t k = self._find(p, n, h, self._count)
+        if k:
+            return k
+        return self._insert(s, p, n, h)
+
+    def get_or_intern_static(self, s):
+        """Same as ``get_or_intern``; for strings known at import time."""
+        return self.get_or_intern(s)
+
+    cdef uint32_t _insert(self, s, const char* p, Py_ssize_t n, uint64_t h) except 0:
+        cdef uint32_t k
+        self._acquire()
+        try:
+            # Another thread may have interned s while we waited.
+            k = self._find(p, n, h, self._count)
+            if k == 0:
+                if self._count >= self._max_keys:
+                    raise self._full_error(s)
+                if not self._has_room(n):
+                    self._reserve(n)
+                k = self._store(p, n, h)
+                self._count = k
+        finally:
+            PyThread_release_lock(self._lock)
+        return k
+
+    def intern_many(self, strings):
+        """Keys of all ``strings`` as a ``uint32`` array; all-or-nothing.
+
+        ``strings`` is any iterable of ``str`` (not a bare ``str``). On any
+        error no string of the batch stays interned. Cost: one hash and
+        probe per item, no Python object per item.
+        """
+        if isinstance(strings, str):
+            raise InternerTypeError(
+                f"{self._name()}: intern_many expects an iterable of str, got a str {strings!r:.80}"
+            )
+        if type(strings) is not list and type(strings) is not tuple:
+            try:
+                it = iter(strings)
+            except TypeError:
+                raise InternerTypeError(
+                    f"{self._name()}: intern_many expects an iterable of str, got {type(strings).__name__}"
+                ) from None
+            # Materialize first: no caller code may run while the lock is held.
+            strings = list(it)
+        cdef bint is_list = type(strings) is list
+        cdef Py_ssize_t size = PyList_GET_SIZE(strings) if is_list else PyTuple_GET_SIZE(strings)
+        keys = np.empty(size, dtype=np.uint32)
+        cdef uint32_t* out = <uint32_t*>cnp.PyArray_DATA(keys)
+        self._acquire()
+        try:
+            self._intern_batch(strings, is_list, size, out)
+        finally:
+            PyThread_release_lock(self._lock)
+        return keys
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int _intern_batch(self, seq, bint is_list, Py_ssize_t size, uint32_t* out) except -1:
+        cdef uint64_t count = self._count
+        cdef Py_ssize_t nchunks = self._nchunks
+        cdef uint64_t chunk_size = self._chunk_size
+        cdef uint64_t chunk_used = self._chunk_used
+        cdef uint64_t arena_bytes = self._arena_bytes
+        cdef Py_ssize_t i, n
+        cdef const char* p
+        cdef uint64_t h
+        cdef uint32_t k
+        cdef object s
+        try:
+            for i in range(size):
+                if is_list:
+                    # Re-checked every item: the list is the caller's and
+                    # another thread could shrink it while we allocate.
+                    if i >= PyList_GET_SIZE(seq):
+                        raise RuntimeError(f"{self._name()}: list changed size during intern_many")
+                    s = <object>PyList_GET_ITEM(seq, i)
+                else:
+                    s = <object>PyTuple_GET_ITEM(seq, i)
+                if not PyUnicode_Check(s):
+                    raise self._type_error(s)
+                p = self._utf8(s, &n)
+                h = zk_hash(p, n, self._seed)
+                k = self._find(p, n, h, self._staged)
+                if k == 0:
+                    if self._staged >= self._max_keys:
+                        raise self._full_error(s)
+                    if not self._has_room(n):
+                        self._reserve(n)
+                    k = self._store(p, n, h)
+                out[i] = k
+        except BaseException:
+            self._unstage(count, nchunks, chunk_size, chunk_used, arena_bytes)
+            raise
+        self._count = self._staged  # publish the whole batch at once
+        return 0
+
+    # -- persistence ---------------------------------------------------------
+
+    def _export(self):
+        """``(lengths, data)``: per-key UTF-8 lengths and all bytes in key order."""
+        cdef uint64_t k, count = self._count
+        cdef Py_ssize_t n, total = 0
+        lengths = np.empty(count, dtype=np.uint32)
+        cdef uint32_t* lp = <uint32_t*>cnp.PyArray_DATA(lengths)
+        for k in range(1, count + 1):
+            lp[k - 1] = self._len_pages[k >> PAGE_SHIFT][k & PAGE_MASK]
+            total += lp[k - 1]
+        data = PyBytes_FromStringAndSize(NULL, total)
+        cdef char* dst = PyBytes_AS_STRING(data)
+        cdef const char* p
+        for k in range(1, count + 1):
+            p = self._bytes_of(k, &n)
+            memcpy(dst, p, n)
+            dst += n
+        return lengths, data
+
+    def save(self, path):
+        """Write the documented format atomically (temp file, fsync, rename)."""
+        self._acquire()
+        try:
+            lengths, data = self._export()
+        finally:
+            PyThread_release_lock(self._lock)
+        _interner_file.write(path, self._id, self._max_keys, lengths, data)
+
+    @classmethod
+    def load(cls, path):
+        """Read a file written by ``save`` of either implementation."""
+        iid, max_keys, lengths, data = _interner_file.read(path)
+        cdef Interner self = cls(len(lengths), max_keys=max_keys)
+        self._id = iid
+        cdef const uint32_t[:] lens = lengths
+        cdef const char* base = PyBytes_AS_STRING(data)
+        cdef const char* p
+        cdef Py_ssize_t i, n, pos = 0
+        cdef uint64_t h
+        for i in range(lens.shape[0]):
+            n = lens[i]
+            p = base + pos
+            pos += n
+            try:
+                s = PyUnicode_DecodeUTF8(p, n, NULL)  # validates; strict like the pure kernel
+            except UnicodeDecodeError:
+                raise InternerFileError(f"interner file {str(path)!r} holds invalid UTF-8") from None
+            h = zk_hash(p, n, self._seed)
+            if self._find(p, n, h, self._staged):
+                raise InternerFileError(f"interner file {str(path)!r} holds {s!r:.80} twice")
+            if not self._has_room(n):
+                self._reserve(n)
+            self._store(p, n, h)
+        self._count = self._staged
+        return self
+
+    # -- accounting ----------------------------------------------------------
+
+    def memory_usage(self):
+        """Bytes held: arena chunks, entry pages, lookup table (+ C pointer arrays)."""
+        arena = self._arena_bytes
+        entries = sum([a.nbytes for a in self._page_arrays])
+        index = self._slots_array.nbytes + self._tags_array.nbytes
+        pointers = (self._pages_cap * 2 + self._chunks_cap) * sizeof(void*)
+        return {
+            "strings": self._count,
+            "arena_bytes": arena,
+            "arena_used_bytes": arena - (self._chunk_size - self._chunk_used),
+            "entry_bytes": entries,
+            "index_bytes": index,
+            "total_bytes": arena + entries + index + pointers,
+        }
