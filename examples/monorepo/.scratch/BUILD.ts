@@ -1,0 +1,1 @@
+throw new Error('dot-directories must be skipped');

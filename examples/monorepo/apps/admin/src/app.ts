@@ -1,0 +1,4 @@
+// apps/admin/app
+export function app(input: string) {
+  return `app:${input}`;
+}

@@ -1,0 +1,4 @@
+// apps/admin/pages
+export function pages(input: string) {
+  return `pages:${input}`;
+}

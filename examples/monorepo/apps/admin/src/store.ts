@@ -1,0 +1,4 @@
+// apps/admin/store
+export function store(input: string) {
+  return `store:${input}`;
+}

@@ -1,0 +1,4 @@
+// apps/cli/commands
+export function commands(input) {
+  return `commands:${input}`;
+}

@@ -1,0 +1,4 @@
+// apps/cli/main
+export function main(input) {
+  return `main:${input}`;
+}

@@ -1,0 +1,4 @@
+// apps/mobile/app
+export function app(input: string) {
+  return `app:${input}`;
+}

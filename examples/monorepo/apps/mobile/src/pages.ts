@@ -1,0 +1,4 @@
+// apps/mobile/pages
+export function pages(input: string) {
+  return `pages:${input}`;
+}

@@ -1,0 +1,4 @@
+// apps/mobile/store
+export function store(input: string) {
+  return `store:${input}`;
+}

@@ -1,0 +1,2 @@
+import { app } from "./app";
+if (app("x") !== "app:x") throw new Error("apps/web: app broke");

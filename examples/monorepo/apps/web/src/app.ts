@@ -1,0 +1,4 @@
+// apps/web/app
+export function app(input: string) {
+  return `app:${input}`;
+}

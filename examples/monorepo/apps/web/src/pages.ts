@@ -1,0 +1,4 @@
+// apps/web/pages
+export function pages(input: string) {
+  return `pages:${input}`;
+}

@@ -1,0 +1,4 @@
+// apps/web/store
+export function store(input: string) {
+  return `store:${input}`;
+}

@@ -1,0 +1,2 @@
+// end-to-end checkout flow
+export const steps = ['cart', 'pay', 'done'];

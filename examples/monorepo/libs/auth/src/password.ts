@@ -1,0 +1,4 @@
+// libs/auth/password
+export function password(input: string) {
+  return `password:${input}`;
+}

@@ -1,0 +1,2 @@
+import { session } from "./session";
+if (session("x") !== "session:x") throw new Error("libs/auth: session broke");

@@ -1,0 +1,4 @@
+// libs/auth/session
+export function session(input: string) {
+  return `session:${input}`;
+}

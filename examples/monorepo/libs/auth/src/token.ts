@@ -1,0 +1,4 @@
+// libs/auth/token
+export function token(input: string) {
+  return `token:${input}`;
+}

@@ -1,0 +1,4 @@
+// libs/config/env
+export function env(input: string) {
+  return `env:${input}`;
+}

@@ -1,0 +1,4 @@
+// libs/config/schema
+export function schema(input: string) {
+  return `schema:${input}`;
+}

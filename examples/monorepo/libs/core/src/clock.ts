@@ -1,0 +1,4 @@
+// libs/core/clock
+export function clock(input: string) {
+  return `clock:${input}`;
+}

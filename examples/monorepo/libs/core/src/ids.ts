@@ -1,0 +1,4 @@
+// libs/core/ids
+export function ids(input: string) {
+  return `ids:${input}`;
+}

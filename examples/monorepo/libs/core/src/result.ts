@@ -1,0 +1,4 @@
+// libs/core/result
+export function result(input: string) {
+  return `result:${input}`;
+}

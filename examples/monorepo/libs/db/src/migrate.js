@@ -1,0 +1,4 @@
+// libs/db/migrate
+export function migrate(input) {
+  return `migrate:${input}`;
+}

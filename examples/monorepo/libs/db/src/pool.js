@@ -1,0 +1,4 @@
+// libs/db/pool
+export function pool(input) {
+  return `pool:${input}`;
+}

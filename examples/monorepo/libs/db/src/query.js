@@ -1,0 +1,4 @@
+// libs/db/query
+export function query(input) {
+  return `query:${input}`;
+}

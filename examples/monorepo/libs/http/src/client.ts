@@ -1,0 +1,4 @@
+// libs/http/client
+export function client(input: string) {
+  return `client:${input}`;
+}

@@ -1,0 +1,4 @@
+// libs/http/router
+export function router(input: string) {
+  return `router:${input}`;
+}

@@ -1,0 +1,4 @@
+// libs/http/server
+export function server(input: string) {
+  return `server:${input}`;
+}

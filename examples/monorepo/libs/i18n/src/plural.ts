@@ -1,0 +1,4 @@
+// libs/i18n/plural
+export function plural(input: string) {
+  return `plural:${input}`;
+}

@@ -1,0 +1,4 @@
+// libs/log/format
+export function format(input: string) {
+  return `format:${input}`;
+}

@@ -1,0 +1,4 @@
+// libs/log/logger
+export function logger(input: string) {
+  return `logger:${input}`;
+}

@@ -1,0 +1,4 @@
+// libs/ui/components/button
+export function button(input: string) {
+  return `button:${input}`;
+}

@@ -1,0 +1,4 @@
+// libs/ui/components/modal
+export function modal(input: string) {
+  return `modal:${input}`;
+}

@@ -1,0 +1,4 @@
+// libs/ui/components/table
+export function table(input: string) {
+  return `table:${input}`;
+}

@@ -1,0 +1,4 @@
+// libs/ui/theme/colors
+export function colors(input) {
+  return `colors:${input}`;
+}

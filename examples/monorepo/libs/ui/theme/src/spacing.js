@@ -1,0 +1,4 @@
+// libs/ui/theme/spacing
+export function spacing(input) {
+  return `spacing:${input}`;
+}

@@ -1,0 +1,4 @@
+// libs/util/arrays
+export function arrays(input) {
+  return `arrays:${input}`;
+}

@@ -1,0 +1,4 @@
+// libs/util/retry
+export function retry(input) {
+  return `retry:${input}`;
+}

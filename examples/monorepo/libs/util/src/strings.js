@@ -1,0 +1,4 @@
+// libs/util/strings
+export function strings(input) {
+  return `strings:${input}`;
+}

@@ -1,0 +1,2 @@
+import { strings } from "./strings";
+if (strings("x") !== "strings:x") throw new Error("libs/util: strings broke");

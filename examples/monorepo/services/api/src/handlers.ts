@@ -1,0 +1,4 @@
+// services/api/handlers
+export function handlers(input: string) {
+  return `handlers:${input}`;
+}

@@ -1,0 +1,4 @@
+// services/api/main
+export function main(input: string) {
+  return `main:${input}`;
+}

@@ -1,0 +1,4 @@
+// services/api/routes
+export function routes(input: string) {
+  return `routes:${input}`;
+}

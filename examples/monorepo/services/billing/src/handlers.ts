@@ -1,0 +1,4 @@
+// services/billing/handlers
+export function handlers(input: string) {
+  return `handlers:${input}`;
+}

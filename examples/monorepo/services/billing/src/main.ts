@@ -1,0 +1,4 @@
+// services/billing/main
+export function main(input: string) {
+  return `main:${input}`;
+}

@@ -1,0 +1,4 @@
+// services/billing/routes
+export function routes(input: string) {
+  return `routes:${input}`;
+}

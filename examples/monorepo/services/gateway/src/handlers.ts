@@ -1,0 +1,4 @@
+// services/gateway/handlers
+export function handlers(input: string) {
+  return `handlers:${input}`;
+}

@@ -1,0 +1,4 @@
+// services/gateway/main
+export function main(input: string) {
+  return `main:${input}`;
+}

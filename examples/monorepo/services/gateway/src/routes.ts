@@ -1,0 +1,4 @@
+// services/gateway/routes
+export function routes(input: string) {
+  return `routes:${input}`;
+}

@@ -1,0 +1,4 @@
+// services/worker/jobs
+export function jobs(input) {
+  return `jobs:${input}`;
+}

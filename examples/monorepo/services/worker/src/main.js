@@ -1,0 +1,4 @@
+// services/worker/main
+export function main(input) {
+  return `main:${input}`;
+}

@@ -1,0 +1,4 @@
+// services/worker/schedule
+export function schedule(input) {
+  return `schedule:${input}`;
+}

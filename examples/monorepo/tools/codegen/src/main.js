@@ -1,0 +1,4 @@
+// tools/codegen/main
+export function main(input) {
+  return `main:${input}`;
+}

@@ -1,0 +1,4 @@
+// tools/codegen/rules
+export function rules(input) {
+  return `rules:${input}`;
+}

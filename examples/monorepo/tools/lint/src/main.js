@@ -1,0 +1,4 @@
+// tools/lint/main
+export function main(input) {
+  return `main:${input}`;
+}

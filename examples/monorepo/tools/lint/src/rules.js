@@ -1,0 +1,4 @@
+// tools/lint/rules
+export function rules(input) {
+  return `rules:${input}`;
+}
