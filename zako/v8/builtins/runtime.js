@@ -1,0 +1,146 @@
+// Module registry run by zako.v8.module_runner: links transformed modules
+// and evaluates them in ES module order. Not importable as a module; the
+// runner inlines this function expression into the script it evaluates.
+//
+// cfg = {version, entry, modules: [{url, name, builtin, deps, requests, scope, ns, fn}]}
+//   scope: {local: [owner, localName] | [module, "*"]}   import bindings
+//   ns:    {exported: [owner, localName] | [module, "*"]} resolved exports
+//   fn:    (scope) => async generator function (api)
+//   deps:  static imports in order; requests: every request (incl. import()) -> module
+(async function (cfg) {
+  "use strict";
+  const mods = cfg.modules;
+  const declarations = { targets: [], rules: [], toolchains: [], configs: [], project: [] };
+  const finishers = [];
+  const LOCATION = /\(?([^()\s]+):(\d+):\d+\)?$/;
+
+  const host = Object.freeze({
+    version: cfg.version,
+    inputs: globalThis.executionContext === undefined ? null : globalThis.executionContext,
+    declare(kind, record) {
+      declarations[kind].push(record);
+      return record;
+    },
+    onFinish(fn) {
+      finishers.push(fn);
+    },
+    // "file:line" of the innermost caller outside the zako: builtins.
+    location() {
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 50;
+      const stack = String(new Error().stack || "");
+      Error.stackTraceLimit = limit;
+      for (const line of stack.split("\n").slice(1)) {
+        const m = LOCATION.exec(line.trim());
+        if (m && !m[1].startsWith("zako:") && m[1] !== "<anonymous>") return m[1] + ":" + m[2];
+      }
+      return null;
+    },
+    // A deep copy of plain data (null, boolean, finite number, string, array,
+    // plain object); anything else is a TypeError naming `what` and the path.
+    data(value, what) {
+      const seen = new Set();
+      const copy = (v, path) => {
+        if (v === null || typeof v === "string" || typeof v === "boolean") return v;
+        if (typeof v === "number") {
+          if (!Number.isFinite(v)) throw new TypeError(`${path} must be a finite number, got ${v}`);
+          return v;
+        }
+        if (typeof v !== "object") throw new TypeError(`${path} must be plain data, got a ${typeof v}`);
+        if (seen.has(v)) throw new TypeError(`${path} is a cyclic reference`);
+        seen.add(v);
+        try {
+          if (Array.isArray(v)) return v.map((x, i) => copy(x, `${path}[${i}]`));
+          const proto = Object.getPrototypeOf(v);
+          if (proto !== Object.prototype && proto !== null) {
+            throw new TypeError(`${path} must be a plain object, got ${Object.prototype.toString.call(v)}`);
+          }
+          const out = {};
+          for (const k of Object.keys(v)) if (v[k] !== undefined) out[k] = copy(v[k], `${path}.${k}`);
+          return out;
+        } finally {
+          seen.delete(v);
+        }
+      };
+      return copy(value, what);
+    },
+    log(level, args) {
+      const c = globalThis.console;
+      if (!c) return;
+      const fn = typeof c[level] === "function" ? c[level] : c.log;
+      if (typeof fn === "function") fn.apply(c, args);
+    },
+  });
+
+  function binding(ref) {
+    const owner = mods[ref[0]];
+    const name = ref[1];
+    if (name === "*") return () => namespace(owner);
+    return () => {
+      const get = owner.locals && owner.locals[name];
+      if (get === undefined) throw new ReferenceError(`Cannot access '${name}' of ${owner.name} before initialization`);
+      return get();
+    };
+  }
+
+  function namespace(m) {
+    if (m.nsObject) return m.nsObject;
+    const ns = Object.create(null);
+    for (const key of Object.keys(m.ns).sort()) {
+      Object.defineProperty(ns, key, { get: binding(m.ns[key]), enumerable: true });
+    }
+    Object.defineProperty(ns, Symbol.toStringTag, { value: "Module" });
+    Object.preventExtensions(ns);
+    m.nsObject = ns;
+    return ns;
+  }
+
+  async function evaluate(m) {
+    if (m.state === "failed") throw m.error;
+    if (m.state) return; // "done", or "evaluating": a cycle, as in ESM
+    m.state = "evaluating";
+    try {
+      for (const d of m.deps) await evaluate(mods[d]);
+      await m.gen.next();
+      m.state = "done";
+    } catch (e) {
+      m.state = "failed";
+      m.error = e;
+      throw e;
+    }
+  }
+
+  // Instantiate every module, then let each register its export getters
+  // (the generator's first step) before any module body runs.
+  for (const m of mods) {
+    const scope = Object.create(null);
+    for (const local of Object.keys(m.scope)) {
+      Object.defineProperty(scope, local, { get: binding(m.scope[local]) });
+    }
+    const meta = { url: m.url, filename: m.name };
+    if (m.builtin) meta.host = host;
+    const api = {
+      meta,
+      x(locals) {
+        m.locals = locals;
+      },
+      i(n) {
+        const target = mods[m.requests[n]];
+        return evaluate(target).then(() => namespace(target));
+      },
+    };
+    m.gen = m.fn(scope)(api);
+  }
+  for (const m of mods) await m.gen.next();
+  await evaluate(mods[cfg.entry]);
+  for (const fn of finishers) fn();
+
+  // Functions (and classes) cannot leave V8 as data; they are left out.
+  const ns = namespace(mods[cfg.entry]);
+  const value = {};
+  for (const key of Object.keys(ns)) {
+    const v = ns[key];
+    if (typeof v !== "function") value[key] = v;
+  }
+  return { namespace: value, declarations };
+})

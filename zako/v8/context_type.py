@@ -1,0 +1,90 @@
+"""Context types: what kind of script a file is, decided by its name, and
+which ``zako:`` builtins it may import.
+
+=========  ==================================  =================
+type       file names                          builtins
+=========  ==================================  =================
+library    any other ``*.ts`` / ``*.js``       zako:core
+package    ``zako.ts`` / ``zako.js``           + zako:project
+build      ``BUILD.ts`` / ``BUILD.js``         + zako:build
+rule       ``*.rule.ts`` / ``*.rule.js``       + zako:rule
+toolchain  ``*.toolchain.ts`` / ``.js``        + zako:toolchain
+config     ``*.config.ts`` / ``.js``           + zako:config
+=========  ==================================  =================
+
+Every context may import ``zako:core``.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["ContextType", "BUILTIN_NAMES"]
+
+# Every builtin module shipped in zako/v8/builtins.
+BUILTIN_NAMES = ("core", "project", "build", "rule", "toolchain", "config")
+
+
+class ContextType(enum.Enum):
+    LIBRARY = "library"
+    PACKAGE = "package"
+    BUILD = "build"
+    RULE = "rule"
+    TOOLCHAIN = "toolchain"
+    CONFIG = "config"
+
+    @property
+    def allowed_builtins(self) -> frozenset[str]:
+        """Builtin names (without ``zako:``) this context may import."""
+        return _ALLOWED[self]
+
+    @property
+    def file_patterns(self) -> tuple[str, ...]:
+        return _PATTERNS[self]
+
+    @classmethod
+    def for_filename(cls, filename: str) -> "ContextType":
+        """The context type a file name implies (base name, case-sensitive as
+        on Linux). Anything that is not one of the special names is a library."""
+        base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+        if base in ("zako.ts", "zako.js"):
+            return cls.PACKAGE
+        if base in ("BUILD.ts", "BUILD.js"):
+            return cls.BUILD
+        for suffix, ctx in _SUFFIXES:
+            if base.endswith(suffix) and len(base) > len(suffix):
+                return ctx
+        return cls.LIBRARY
+
+    @classmethod
+    def allowing(cls, builtin: str) -> list["ContextType"]:
+        """The context types that may import ``zako:<builtin>``."""
+        return [c for c in cls if builtin in c.allowed_builtins]
+
+
+_SUFFIXES = (
+    (".rule.ts", ContextType.RULE),
+    (".rule.js", ContextType.RULE),
+    (".toolchain.ts", ContextType.TOOLCHAIN),
+    (".toolchain.js", ContextType.TOOLCHAIN),
+    (".config.ts", ContextType.CONFIG),
+    (".config.js", ContextType.CONFIG),
+)
+
+_ALLOWED = {
+    ContextType.LIBRARY: frozenset({"core"}),
+    ContextType.PACKAGE: frozenset({"core", "project"}),
+    ContextType.BUILD: frozenset({"core", "build"}),
+    ContextType.RULE: frozenset({"core", "rule"}),
+    ContextType.TOOLCHAIN: frozenset({"core", "toolchain"}),
+    ContextType.CONFIG: frozenset({"core", "config"}),
+}
+
+_PATTERNS = {
+    ContextType.LIBRARY: ("*.ts", "*.js"),
+    ContextType.PACKAGE: ("zako.ts", "zako.js"),
+    ContextType.BUILD: ("BUILD.ts", "BUILD.js"),
+    ContextType.RULE: ("*.rule.ts", "*.rule.js"),
+    ContextType.TOOLCHAIN: ("*.toolchain.ts", "*.toolchain.js"),
+    ContextType.CONFIG: ("*.config.ts", "*.config.js"),
+}

@@ -1,0 +1,355 @@
+"""ModuleLoader: resolves specifiers, enforces who may import what, reads
+and transforms sources, and collects a whole import graph before anything
+runs (mini-racer has no module loader of its own).
+
+Rules (each refusal is a ``ModuleLoadError`` naming importer, specifier and
+rule):
+
+- a builtin (``zako:``) module may import only builtins;
+- a memory (``zako-memory:``) module may import only builtins;
+- a file module may import files, builtins and import-map names;
+- relative specifiers (``./``, ``../``) resolve against the importer's
+  directory, bare paths (``lib/x.ts``) against the project root, absolute
+  paths and ``file:`` URLs as given -- and nothing may resolve outside the
+  root (checked on the real path, so symlinks cannot escape either);
+- a path without a known file resolves by trying, in order: the path
+  itself, ``.ts``, ``.js``, ``/index.ts``, ``/index.js``; a ``.js`` path
+  that does not exist falls back to the ``.ts`` file next to it (the
+  TypeScript convention of importing the output name);
+- ``.json`` files are imported only with ``with { type: "json" }`` and
+  give their parsed value as the default export;
+- an imported file must be a library (or JSON): a ``BUILD.ts``,
+  ``zako.ts``, ``*.rule.ts``... runs as its own context, never as a
+  dependency of another;
+- a module may import ``zako:<x>`` only if its context type allows ``x``;
+  imported libraries are library contexts whoever imports them, so they get
+  ``zako:core`` only, while the entry gets what its context type allows.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from .context_type import BUILTIN_NAMES, ContextType
+from .errors import ModuleLoadError
+from .specifier import ModuleSpecifier, ModuleType
+from .transpile import TransformCache, TransformResult, cached_transform, is_typescript_filename
+
+__all__ = ["ModuleLoader", "LoadedModule", "ModuleGraph"]
+
+_EXTENSION_ORDER = (".ts", ".js")
+_INDEX_FILES = ("index.ts", "index.js")
+
+
+@dataclass(slots=True)
+class LoadedModule:
+    """One module of a graph. ``deps[i]`` is the graph index of the module
+    ``transform.requests[i]`` resolved to."""
+
+    index: int
+    specifier: ModuleSpecifier
+    name: str  # root-relative path for files, the url otherwise; used in traces
+    kind: str  # "js" or "json"
+    context_type: ContextType | None  # None for builtins
+    source: str
+    transform: TransformResult | None = None
+    json_value: object = None
+    deps: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ModuleGraph:
+    modules: list[LoadedModule]
+    entry: int
+
+
+@functools.cache
+def _builtin_source(name: str) -> str:
+    return resources.files("zako.v8.builtins").joinpath(f"{name}.js").read_text("utf-8")
+
+
+class ModuleLoader:
+    """Loads modules of one project.
+
+    ``root``: the project directory (must exist); nothing outside it loads.
+    ``import_map``: ``{"@name": target}`` where a target is a root-relative
+    path, a ``file:`` URL inside the root, or a ``zako:`` builtin; a key
+    ending in ``/`` maps every specifier with that prefix.
+    ``transform_cache``: where transformed sources are kept (the
+    process-wide LRU when ``None``). Thread-safe for concurrent graph loads.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        import_map: Mapping[str, str] | None = None,
+        transform_cache: TransformCache | None = None,
+    ) -> None:
+        root_path = Path(os.path.realpath(os.fspath(root)))
+        if not root_path.is_dir():
+            raise ValueError(f"project root {os.fspath(root)!r} is not a directory")
+        self.root = root_path
+        self.transform_cache = transform_cache
+        self._memory: dict[str, tuple[str, bool]] = {}
+        self._lock = threading.Lock()
+        self.import_map: dict[str, str] = {}
+        for key, target in (import_map or {}).items():
+            spec = ModuleSpecifier.parse(key)
+            if spec.module_type is not ModuleType.IMPORT_MAP:
+                raise ModuleLoadError(f"import-map key {key!r} must start with '@'", specifier=key)
+            tspec = ModuleSpecifier.parse(target)
+            if tspec.module_type not in (ModuleType.FILE, ModuleType.BUILTIN):
+                raise ModuleLoadError(
+                    f"import-map entry {key!r} -> {target!r}: a target must be a path, file: URL or zako: builtin",
+                    specifier=target,
+                )
+            self.import_map[key] = target
+
+    # --- memory modules --------------------------------------------------------
+
+    def add_memory_module(self, name: str, source: str, *, typescript: bool = True) -> ModuleSpecifier:
+        """Register source text under ``zako-memory:<name>`` (replacing any
+        earlier text of that name) and return its specifier."""
+        spec = ModuleSpecifier.parse(name if ":" in name else "zako-memory:" + name)
+        if spec.module_type is not ModuleType.MEMORY:
+            raise ModuleLoadError(f"{name!r} is not a memory module name", specifier=name)
+        if not isinstance(source, str):
+            raise TypeError(f"source of {spec.url} must be str, got {type(source).__name__}")
+        with self._lock:
+            self._memory[spec.url] = (source, typescript)
+        return spec
+
+    # --- resolution ------------------------------------------------------------
+
+    def display_name(self, spec: ModuleSpecifier) -> str:
+        """Root-relative POSIX path for a resolved file, the url otherwise."""
+        if spec.module_type is ModuleType.FILE and spec.url.startswith("file://"):
+            path = self._url_path(spec.url)
+            try:
+                return Path(path).relative_to(self.root).as_posix()
+            except ValueError:
+                return path
+        return spec.url
+
+    def resolve(
+        self,
+        specifier: str | ModuleSpecifier,
+        importer: ModuleSpecifier | None = None,
+        *,
+        context_type: ContextType | None = None,
+    ) -> ModuleSpecifier:
+        """Resolve ``specifier`` as imported by ``importer`` (``None``: the
+        entry point) whose context type is ``context_type`` (``None``: do not
+        check builtin permissions). Returns a canonical specifier: a
+        ``file://`` URL of an existing file under the root, a known
+        ``zako:`` builtin, or a registered ``zako-memory:`` module."""
+        text = specifier if isinstance(specifier, str) else specifier.url
+        who = self.display_name(importer) if importer is not None else "<entry>"
+        try:
+            spec = specifier if isinstance(specifier, ModuleSpecifier) else ModuleSpecifier.parse(specifier)
+        except ModuleLoadError as exc:
+            raise ModuleLoadError(f"cannot import from {who}: {exc}", importer=who, specifier=text) from None
+
+        def refuse(rule: str) -> ModuleLoadError:
+            return ModuleLoadError(f"cannot import {text!r} from {who}: {rule}", importer=who, specifier=text)
+
+        importer_type = importer.module_type if importer is not None else None
+        if importer_type in (ModuleType.BUILTIN, ModuleType.MEMORY) and spec.module_type is not ModuleType.BUILTIN:
+            kind = "builtin" if importer_type is ModuleType.BUILTIN else "memory"
+            raise refuse(f"a {kind} module may import only zako: builtins")
+        if spec.module_type is ModuleType.MEMORY:
+            if importer is not None:
+                raise refuse("memory modules can only be entry points; a file module may import files and builtins")
+            if spec.url not in self._memory:
+                raise refuse(f"no memory module named {spec.url!r} is registered with this loader")
+            return spec
+
+        path_text = text
+        if spec.module_type is ModuleType.IMPORT_MAP:
+            target = self._map(text)
+            if target is None:
+                raise refuse(f"no import-map entry for {text!r} (import map keys: {sorted(self.import_map) or 'none'})")
+            spec = ModuleSpecifier.parse(target)
+            path_text = target
+            if spec.module_type is ModuleType.FILE and not target.startswith("file:") and not os.path.isabs(target):
+                # map targets are root-relative, whoever imports them
+                path = self._check_inside(os.path.normpath(self.root / target), refuse)
+                return self._find_file(path, refuse)
+
+        if spec.module_type is ModuleType.BUILTIN:
+            name = spec.name
+            if name not in BUILTIN_NAMES:
+                raise refuse(f"there is no builtin module zako:{name} (builtins: {', '.join('zako:' + n for n in BUILTIN_NAMES)})")
+            if context_type is not None and name not in context_type.allowed_builtins:
+                allowing = [c for c in ContextType.allowing(name) if c is not ContextType.LIBRARY]
+                where = ", ".join(f"{c.value} ({' / '.join(c.file_patterns)})" for c in allowing)
+                if context_type is ContextType.LIBRARY:
+                    rule = "a library module may import only zako:core and other libraries"
+                else:
+                    rule = f"a {context_type.value} module may import only zako:core and " + ", ".join(
+                        "zako:" + n for n in sorted(context_type.allowed_builtins - {"core"})
+                    )
+                raise refuse(f"{rule}; zako:{name} is available to {where} contexts")
+            return spec
+
+        # FILE
+        if spec.url.startswith("file:"):
+            path = os.path.normpath(self._url_path(spec.url))
+        elif path_text.startswith(("./", "../")) or path_text in (".", ".."):
+            base = self.root
+            if importer is not None and importer.module_type is ModuleType.FILE:
+                base = Path(self._url_path(importer.url)).parent
+            path = os.path.normpath(base / path_text)
+        elif os.path.isabs(path_text):
+            path = os.path.normpath(path_text)
+        else:
+            path = os.path.normpath(self.root / path_text)
+        path = self._check_inside(path, refuse)
+        return self._find_file(path, refuse)
+
+    def _map(self, text: str) -> str | None:
+        target = self.import_map.get(text)
+        if target is not None:
+            return target
+        best = ""
+        for key in self.import_map:
+            if key.endswith("/") and text.startswith(key) and len(key) > len(best):
+                best = key
+        return self.import_map[best] + text[len(best) :] if best else None
+
+    @staticmethod
+    def _url_path(url: str) -> str:
+        parsed = urlparse(url)
+        return unquote(parsed.path)
+
+    def _inside(self, path: str) -> bool:
+        root = str(self.root)
+        return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+    def _check_inside(self, path: str, refuse) -> str:
+        if not self._inside(path):
+            raise refuse(f"it resolves to {path!r}, outside the project root {str(self.root)!r}; modules must stay inside the root")
+        return path
+
+    def _find_file(self, path: str, refuse) -> ModuleSpecifier:
+        candidates = [path]
+        if not path.endswith(_EXTENSION_ORDER + (".json",)):
+            candidates += [path + ext for ext in _EXTENSION_ORDER]
+        if path.endswith(".js"):
+            candidates.append(path[:-3] + ".ts")
+        candidates += [os.path.join(path, index) for index in _INDEX_FILES]
+        for candidate in candidates:
+            if os.path.isfile(candidate):
+                real = os.path.realpath(candidate)
+                if not self._inside(real):
+                    raise refuse(f"{candidate!r} is a link to {real!r}, outside the project root {str(self.root)!r}")
+                return ModuleSpecifier(Path(real).as_uri(), ModuleType.FILE)
+        tried = ", ".join(self.display_name(ModuleSpecifier(Path(c).as_uri(), ModuleType.FILE)) for c in candidates)
+        raise refuse(f"module not found (tried {tried})")
+
+    # --- graph -----------------------------------------------------------------
+
+    def load_graph(self, entry: str | ModuleSpecifier, *, context_type: ContextType) -> ModuleGraph:
+        """Resolve, read and transform ``entry`` and everything it imports.
+
+        The entry runs as ``context_type``; imported files are libraries.
+        Raises ``ModuleLoadError`` (a refusal, a missing file, unreadable or
+        invalid JSON) or ``TranspileError``. Cost: one file read per module
+        and one parse per module whose text is not in the transform cache.
+        """
+        if not isinstance(context_type, ContextType):
+            raise TypeError(f"context_type must be a ContextType, got {context_type!r}")
+        spec = self.resolve(entry, None, context_type=None)
+        modules: list[LoadedModule] = []
+        by_key: dict[tuple[str, str], int] = {}
+
+        def add(spec: ModuleSpecifier, kind: str, ctx: ContextType | None) -> int:
+            key = (spec.url, kind)
+            idx = by_key.get(key)
+            if idx is not None:
+                return idx
+            module = self._read(spec, kind, ctx, len(modules))
+            by_key[key] = module.index
+            modules.append(module)
+            return module.index
+
+        entry_kind = "json" if spec.url.endswith(".json") else "js"
+        add(spec, entry_kind, None if spec.module_type is ModuleType.BUILTIN else context_type)
+        i = 0
+        while i < len(modules):
+            module = modules[i]
+            i += 1
+            if module.transform is None:
+                continue
+            for request in module.transform.requests:
+                target = self.resolve(request.specifier, module.specifier, context_type=module.context_type)
+                who = module.name
+                is_json_file = target.url.endswith(".json")
+                if request.is_json and not is_json_file:
+                    raise ModuleLoadError(
+                        f"cannot import {request.specifier!r} from {who}:{request.line}: "
+                        f'`with {{ type: "json" }}` needs a .json file, got {self.display_name(target)}',
+                        importer=who,
+                        specifier=request.specifier,
+                    )
+                if is_json_file and not request.is_json:
+                    raise ModuleLoadError(
+                        f"cannot import {request.specifier!r} from {who}:{request.line}: "
+                        f'a JSON module must be imported with `with {{ type: "json" }}`',
+                        importer=who,
+                        specifier=request.specifier,
+                    )
+                ctx: ContextType | None = None
+                if target.module_type is ModuleType.FILE and not is_json_file:
+                    name = self.display_name(target)
+                    own = ContextType.for_filename(name)
+                    if own is not ContextType.LIBRARY:
+                        raise ModuleLoadError(
+                            f"cannot import {request.specifier!r} from {who}:{request.line}: {name} is a {own.value} "
+                            f"file ({' / '.join(own.file_patterns)}) and runs as its own context; "
+                            "only library modules and JSON can be imported",
+                            importer=who,
+                            specifier=request.specifier,
+                        )
+                    ctx = ContextType.LIBRARY
+                module.deps.append(add(target, "json" if request.is_json else "js", ctx))
+        return ModuleGraph(modules, 0)
+
+    def _read(self, spec: ModuleSpecifier, kind: str, ctx: ContextType | None, index: int) -> LoadedModule:
+        if spec.module_type is ModuleType.BUILTIN:
+            name = spec.url
+            source = _builtin_source(spec.name)
+            typescript = False
+        elif spec.module_type is ModuleType.MEMORY:
+            name = spec.url
+            source, typescript = self._memory[spec.url]
+        else:
+            name = self.display_name(spec)
+            path = self._url_path(spec.url)
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+                source = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ModuleLoadError(f"{name} is not valid UTF-8: {exc}", specifier=name) from None
+            except OSError as exc:
+                raise ModuleLoadError(f"cannot read {name}: {exc.strerror or exc}", specifier=name) from None
+            typescript = is_typescript_filename(path)
+        module = LoadedModule(index, spec, name, kind, ctx, source)
+        if kind == "json":
+            try:
+                module.json_value = json.loads(source)
+            except ValueError as exc:
+                raise ModuleLoadError(f"{name} is not valid JSON: {exc}", specifier=name) from None
+        else:
+            module.transform = cached_transform(source, filename=name, typescript=typescript, cache=self.transform_cache)
+        return module

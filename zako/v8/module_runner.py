@@ -1,0 +1,230 @@
+"""Run an ES module graph on an Engine: link in Python, evaluate in one
+fresh context.
+
+``execute_module`` asks the loader for the whole graph (resolution, rules,
+transform -- all before any JS runs), resolves every import and export
+binding (``export *`` included) the way ESM linking does, and builds one
+script: the registry of ``builtins/runtime.js`` plus one record per module
+whose code is evaluated with ``(0, eval)`` and its own ``//# sourceURL`` so
+stack frames name the module's file and original line. The engine runs
+that script like any other (fresh context, prelude, promise driving, limits,
+error mapping) and the namespace and the builtins' declarations come back
+as ``ExecutionResult.value`` and ``.declarations``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+from .._version import __version__
+from .context_type import ContextType
+from .errors import ModuleLoadError
+from .loader import LoadedModule, ModuleGraph, ModuleLoader
+from .specifier import ModuleSpecifier, ModuleType
+
+__all__ = ["execute_module", "build_script", "link", "DECLARATION_KINDS"]
+
+DECLARATION_KINDS = ("targets", "rules", "toolchains", "configs", "project")
+_AMBIGUOUS = ("ambiguous",)
+
+
+@functools.cache
+def _runtime_source() -> str:
+    text = resources.files("zako.v8.builtins").joinpath("runtime.js").read_text("utf-8")
+    return text.strip().rstrip(";")
+
+
+class _Linker:
+    """ESM ResolveExport / GetExportedNames over a loaded graph."""
+
+    def __init__(self, graph: ModuleGraph) -> None:
+        self.graph = graph
+
+    def exports_of(self, m: LoadedModule) -> dict:
+        if m.kind == "json":
+            return {"default": ("local", "default")}
+        out = {}
+        for e in m.transform.exports:
+            out[e.name] = e
+        return out
+
+    def resolve(self, idx: int, name: str, visiting: set) -> Any:
+        """(owner, local) or (module, "*"), None if not found, _AMBIGUOUS."""
+        key = (idx, name)
+        if key in visiting:
+            return None  # circular re-export: not found along this path
+        visiting.add(key)
+        m = self.graph.modules[idx]
+        if m.kind == "json":
+            return (idx, "default") if name == "default" else None
+        t = m.transform
+        for e in t.exports:
+            if e.name != name:
+                continue
+            if e.local is not None:
+                for b in t.bindings:  # a re-export of an imported binding
+                    if b.local == e.local:
+                        dep = m.deps[b.request]
+                        return (dep, "*") if b.imported == "*" else self.resolve(dep, b.imported, visiting)
+                return (idx, e.local)
+            dep = m.deps[e.request]
+            return (dep, "*") if e.imported == "*" else self.resolve(dep, e.imported, visiting)
+        if name == "default":
+            return None  # export * never re-exports a default
+        found = None
+        for req in t.star_exports:
+            r = self.resolve(m.deps[req], name, visiting)
+            if r is _AMBIGUOUS:
+                return r
+            if r is not None:
+                if found is not None and found != r:
+                    return _AMBIGUOUS
+                found = r
+        return found
+
+    def exported_names(self, idx: int, seen: set[int]) -> list[str]:
+        if idx in seen:
+            return []
+        seen.add(idx)
+        m = self.graph.modules[idx]
+        if m.kind == "json":
+            return ["default"]
+        names = [e.name for e in m.transform.exports]
+        for req in m.transform.star_exports:
+            for n in self.exported_names(m.deps[req], seen):
+                if n != "default" and n not in names:
+                    names.append(n)
+        return names
+
+    def namespace(self, idx: int) -> dict[str, list]:
+        ns = {}
+        for name in self.exported_names(idx, set()):
+            r = self.resolve(idx, name, set())
+            if r is None or r is _AMBIGUOUS:
+                continue  # ambiguous star exports are left out, as in ESM
+            ns[name] = list(r)
+        return ns
+
+    def scope(self, m: LoadedModule) -> dict[str, list]:
+        scope = {}
+        for b in m.transform.bindings:
+            dep = m.deps[b.request]
+            if b.imported == "*":
+                scope[b.local] = [dep, "*"]
+                continue
+            r = self.resolve(dep, b.imported, set())
+            request = m.transform.requests[b.request]
+            target = self.graph.modules[dep].name
+            if r is None or r is _AMBIGUOUS:
+                problem = "an ambiguous export" if r is _AMBIGUOUS else "no export"
+                raise ModuleLoadError(
+                    f"cannot import {b.imported!r} from {request.specifier!r} in {m.name}:{request.line}: "
+                    f"{target} has {problem} named {b.imported!r}",
+                    importer=m.name,
+                    specifier=request.specifier,
+                )
+            scope[b.local] = list(r)
+        return scope
+
+
+def link(graph: ModuleGraph) -> list[dict]:
+    """Per module: ``scope`` (import bindings) and ``ns`` (exports), resolved
+    to ``[owner module, local name]`` or ``[module, "*"]``. Raises
+    ``ModuleLoadError`` for an import of a name the target does not export."""
+    linker = _Linker(graph)
+    out = []
+    for m in graph.modules:
+        if m.kind == "json":
+            out.append({"scope": {}, "ns": {"default": [m.index, "default"]}, "deps": [], "requests": []})
+            continue
+        requests = m.transform.requests
+        out.append(
+            {
+                "scope": linker.scope(m),
+                "ns": linker.namespace(m.index),
+                "deps": [m.deps[i] for i, r in enumerate(requests) if not r.dynamic],
+                "requests": list(m.deps),
+            }
+        )
+    return out
+
+
+def _module_code(m: LoadedModule) -> str:
+    if m.kind == "json":
+        value = json.dumps(m.json_value, ensure_ascii=False, separators=(",", ":"))
+        code = f'(function(){{return async function*(m){{const v={value};m.x({{"default":()=>v}});yield;}}}})'
+    else:
+        code = m.transform.code
+    # sourceURL ends at whitespace: spaces in a path would cut the name short.
+    return code + "\n//# sourceURL=" + m.name.replace(" ", "%20")
+
+
+def build_script(graph: ModuleGraph) -> str:
+    """The script (an async-function body ending in ``return``) that links
+    and runs ``graph`` and returns ``{namespace, declarations}``."""
+    links = link(graph)
+    records = []
+    for m, ln in zip(graph.modules, links):
+        head = {
+            "url": m.specifier.url,
+            "name": m.name,
+            "builtin": m.specifier.module_type is ModuleType.BUILTIN,
+            "deps": ln["deps"],
+            "requests": ln["requests"],
+            "scope": ln["scope"],
+            "ns": ln["ns"],
+        }
+        head_json = json.dumps(head, separators=(",", ":"))
+        records.append(f"Object.assign({head_json},{{fn:(0,eval)({json.dumps(_module_code(m))})}})")
+    cfg = f'{{version:{json.dumps(__version__)},entry:{graph.entry},modules:[\n' + ",\n".join(records) + "\n]}"
+    return f"return await ({_runtime_source()})({cfg});"
+
+
+def _with_fields(result: Any, **fields: Any) -> Any:
+    if dataclasses.is_dataclass(result):
+        return dataclasses.replace(result, **fields)
+    for k, v in fields.items():
+        setattr(result, k, v)
+    return result
+
+
+def _empty_declarations() -> dict[str, list]:
+    return {k: [] for k in DECLARATION_KINDS}
+
+
+def execute_module(
+    engine: Any,
+    specifier: str | ModuleSpecifier,
+    *,
+    context_type: ContextType,
+    loader: ModuleLoader,
+    inputs: dict | None = None,
+    cancel_token: Any = None,
+) -> Any:
+    """Run the ES module ``specifier`` (and its imports) as ``context_type``.
+
+    Returns the engine's ``ExecutionResult`` with ``value`` the entry's
+    namespace as a dict (``"default"`` for the default export; exported
+    functions and classes are left out -- they are not data) and
+    ``declarations`` what the ``zako:`` builtins recorded, keyed
+    ``targets``, ``rules``, ``toolchains``, ``configs``, ``project``, each
+    record carrying ``location`` ("file:line"). A JS throw is
+    ``result.exception``. Raises ``ModuleLoadError``/``TranspileError``
+    before running anything, and the engine's ``V8Error`` family.
+    """
+    if not isinstance(context_type, ContextType):
+        raise TypeError(f"context_type must be a ContextType, got {context_type!r}")
+    graph = loader.load_graph(specifier, context_type=context_type)
+    script = build_script(graph)
+    name = graph.modules[graph.entry].name
+    result = engine._run(script, specifier=name, inputs=inputs, cancel_token=cancel_token)
+    if getattr(result, "exception", None) is not None:
+        return _with_fields(result, declarations=_empty_declarations())
+    payload = result.value
+    declarations = _empty_declarations()
+    declarations.update(payload.get("declarations") or {})
+    return _with_fields(result, value=payload.get("namespace", {}), declarations=declarations)

@@ -1,0 +1,695 @@
+"""ES module / TypeScript -> mini-racer-runnable code, by span edits on a
+tree-sitter concrete syntax tree.
+
+Why span edits: every erased or rewritten piece is replaced in place, with
+newlines kept, so line *n* of the output is line *n* of the source and
+stack traces need no source map. Erased type syntax becomes spaces, so
+columns hold too, except on lines where an ``export default``, an enum or a
+parameter property is rewritten.
+
+Module semantics (see ``docs/modules.md``): the module body runs inside an
+async generator nested in a sloppy-mode ``with (scope)`` block, where
+``scope`` has one getter per imported binding. Imports therefore stay live
+and are shadowed by local declarations exactly as the language resolves
+names -- no identifier rewriting and no scope analysis of ours. The body
+itself is strict (modules always are).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+
+import tree_sitter
+import tree_sitter_typescript
+
+from ..errors import TranspileError
+from .result import ExportEntry, ImportBinding, ModuleRequest, TransformResult
+
+__all__ = ["rewrite_module", "parse_count", "HEAD_PREFIX"]
+
+_LANGUAGE = tree_sitter.Language(tree_sitter_typescript.language_typescript())
+_local = threading.local()
+_parses = itertools.count()
+_parse_total = 0
+_parse_lock = threading.Lock()
+
+# Line 1 of every module: nothing may be inserted before user code on its own line.
+HEAD_PREFIX = '(function(__zako_s){with(__zako_s){return async function*(__zako_m){"use strict";'
+_TAIL = "\n}}})"
+_DEFAULT_LOCAL = "__zako_d"
+
+# Type-only syntax erased wherever it appears (the subtree is not visited).
+_ERASE = frozenset(
+    {
+        "type_annotation",
+        "type_predicate_annotation",
+        "asserts_annotation",
+        "type_parameters",
+        "type_arguments",
+        "implements_clause",
+        "accessibility_modifier",
+        "override_modifier",
+        "index_signature",
+        "method_signature",
+        "abstract_method_signature",
+    }
+)
+# Statements that are types only; erased with a ';' kept so ASI cannot join
+# the statements around them.
+_ERASE_STATEMENT = frozenset({"interface_declaration", "type_alias_declaration", "ambient_declaration", "function_signature"})
+_DECLARATION_NAMES = frozenset(
+    {"function_declaration", "generator_function_declaration", "class_declaration", "abstract_class_declaration", "enum_declaration"}
+)
+_FUNCTION_LIKE = frozenset(
+    {
+        "function_declaration",
+        "generator_function_declaration",
+        "function_expression",
+        "generator_function",
+        "arrow_function",
+        "method_definition",
+        "class_body",
+    }
+)
+
+
+def parse_count() -> int:
+    """How many sources this process has parsed (cache hits do not parse)."""
+    return _parse_total
+
+
+def _parser() -> tree_sitter.Parser:
+    # A tree-sitter Parser is not thread-safe; one per thread is cheap.
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = tree_sitter.Parser(_LANGUAGE)
+    return parser
+
+
+def _parse(src: bytes) -> tree_sitter.Tree:
+    global _parse_total
+    tree = _parser().parse(src)
+    with _parse_lock:
+        _parse_total += 1
+    return tree
+
+
+class _Rewriter:
+    def __init__(self, src: bytes, filename: str, typescript: bool) -> None:
+        self.src = src
+        self.filename = filename
+        self.typescript = typescript
+        self.edits: list[tuple[int, int, bytes]] = []
+        self.requests: list[ModuleRequest] = []
+        self.request_index: dict[tuple[str, tuple[tuple[str, str], ...], bool], int] = {}
+        self.bindings: list[ImportBinding] = []
+        # import statements with bindings, for TypeScript's elision of type-only imports
+        self.import_groups: list[list[int]] = []
+        self.side_effect_requests: set[int] = set()
+        self.exports: list[ExportEntry] = []
+        self.local_export_nodes: dict[str, tree_sitter.Node] = {}
+        self.star_exports: list[int] = []
+        self.dynamic_requests: set[int] = set()
+        self.type_names: set[str] = set()
+        self.value_names: set[str] = set()  # top-level value declarations
+        self.referenced: set[str] = set()  # identifiers used in value positions
+
+    # --- helpers -----------------------------------------------------------
+
+    def text(self, node: tree_sitter.Node) -> str:
+        return self.src[node.start_byte : node.end_byte].decode("utf-8", "surrogatepass")
+
+    def error(self, node: tree_sitter.Node, message: str) -> TranspileError:
+        line, col = node.start_point.row + 1, node.start_point.column + 1
+        return TranspileError(f"{self.filename}:{line}:{col}: {message}", file=self.filename, line=line, column=col)
+
+    def require_ts(self, node: tree_sitter.Node) -> None:
+        if not self.typescript:
+            raise self.error(node, f"TypeScript syntax ({node.type}) in a JavaScript module; rename the file to .ts")
+
+    def blank(self, start: int, end: int, prefix: bytes = b"") -> None:
+        """Replace [start, end) with ``prefix`` then spaces, keeping every newline."""
+        chunk = self.src[start:end]
+        body = bytes(c if c in b"\r\n" else 0x20 for c in chunk)
+        if prefix:
+            first_nl = min((i for i in (body.find(b"\n"), body.find(b"\r")) if i >= 0), default=len(body))
+            if first_nl >= len(prefix):
+                body = prefix + body[len(prefix) :]
+            else:
+                body = prefix + body
+        self.edits.append((start, end, body))
+
+    def replace(self, start: int, end: int, text: str) -> None:
+        """Replace [start, end) with ``text``, padded to keep columns when it fits
+        and followed by the span's newlines so later lines do not move."""
+        chunk = self.src[start:end]
+        new = text.encode()
+        newlines = chunk.count(b"\n")
+        if newlines:
+            new += b"\n" * newlines
+        elif len(new) < len(chunk):
+            new += b" " * (len(chunk) - len(new))
+        self.edits.append((start, end, new))
+
+    def insert(self, at: int, text: str) -> None:
+        self.edits.append((at, at, text.encode()))
+
+    def child_of_type(self, node: tree_sitter.Node, type_: str) -> tree_sitter.Node | None:
+        for c in node.children:
+            if c.type == type_:
+                return c
+        return None
+
+    def string_value(self, node: tree_sitter.Node) -> str:
+        raw = self.text(node)
+        if node.type != "string" or len(raw) < 2:
+            raise self.error(node, f"expected a string literal, got {raw!r}")
+        body = raw[1:-1]
+        if "\\" not in body:
+            return body
+        try:
+            # JS and JSON string escapes agree for what module specifiers use.
+            return json.loads('"' + body.replace('"', '\\"').replace("\\'", "'") + '"')
+        except ValueError:
+            raise self.error(node, f"unsupported escape in string literal {raw}") from None
+
+    def module_export_name(self, node: tree_sitter.Node) -> str:
+        return self.string_value(node) if node.type == "string" else self.text(node)
+
+    def request(self, source: tree_sitter.Node, attributes: tuple[tuple[str, str], ...] = (), dynamic: bool = False) -> int:
+        spec = self.string_value(source)
+        key = (spec, attributes, dynamic)
+        idx = self.request_index.get(key)
+        if idx is None:
+            idx = len(self.requests)
+            self.request_index[key] = idx
+            self.requests.append(
+                ModuleRequest(spec, attributes, source.start_point.row + 1, source.start_point.column + 1, dynamic)
+            )
+        return idx
+
+    def attributes(self, stmt: tree_sitter.Node) -> tuple[tuple[str, str], ...]:
+        attr = self.child_of_type(stmt, "import_attribute")
+        if attr is None:
+            return ()
+        obj = self.child_of_type(attr, "object")
+        out: dict[str, str] = {}
+        for pair in obj.named_children if obj is not None else ():
+            if pair.type == "comment":
+                continue
+            key = pair.child_by_field_name("key")
+            value = pair.child_by_field_name("value")
+            if pair.type != "pair" or key is None or value is None or value.type != "string":
+                raise self.error(pair, "import attributes must be `key: \"string\"` pairs")
+            name = self.string_value(key) if key.type == "string" else self.text(key)
+            if name != "type":
+                raise self.error(pair, f"unsupported import attribute {name!r} (only `type` is supported)")
+            kind = self.string_value(value)
+            if kind != "json":
+                raise self.error(value, f"unsupported module type {kind!r} (only \"json\" is supported)")
+            out[name] = kind
+        return tuple(sorted(out.items()))
+
+    def pattern_names(self, node: tree_sitter.Node, out: list[str]) -> None:
+        """Bound names of a binding pattern (identifiers, destructuring, rest, defaults)."""
+        t = node.type
+        if t in ("identifier", "shorthand_property_identifier_pattern"):
+            out.append(self.text(node))
+        elif t == "pair_pattern":
+            value = node.child_by_field_name("value")
+            if value is not None:
+                self.pattern_names(value, out)
+        elif t in ("assignment_pattern", "object_assignment_pattern"):
+            left = node.child_by_field_name("left")
+            if left is not None:
+                self.pattern_names(left, out)
+        elif t in ("object_pattern", "array_pattern", "rest_pattern"):
+            for c in node.named_children:
+                self.pattern_names(c, out)
+
+    def declared_names(self, decl: tree_sitter.Node) -> list[str]:
+        names: list[str] = []
+        if decl.type in ("lexical_declaration", "variable_declaration"):
+            for d in decl.named_children:
+                if d.type == "variable_declarator":
+                    self.pattern_names(d.child_by_field_name("name"), names)
+        elif decl.type in _DECLARATION_NAMES:
+            name = decl.child_by_field_name("name")
+            if name is not None:
+                names.append(self.text(name))
+        return names
+
+    # --- top level ---------------------------------------------------------
+
+    def run(self, root: tree_sitter.Node) -> None:
+        if root.has_error:
+            bad = self.first_error(root)
+            what = "missing " + bad.type if bad.is_missing else "unexpected " + repr(self.text(bad)[:30])
+            raise self.error(bad, f"syntax error: {what}")
+        for stmt in root.children:
+            t = stmt.type
+            if t == "import_statement":
+                self.import_statement(stmt)
+            elif t == "export_statement":
+                self.export_statement(stmt)
+            elif t == "hash_bang_line":
+                self.blank(stmt.start_byte, stmt.end_byte)
+            else:
+                if t in ("lexical_declaration", "variable_declaration") or t in _DECLARATION_NAMES:
+                    self.value_names.update(self.declared_names(stmt))
+                elif t in ("interface_declaration", "type_alias_declaration"):
+                    name = stmt.child_by_field_name("name")
+                    if name is not None:
+                        self.type_names.add(self.text(name))
+                self.visit(stmt)
+
+    def first_error(self, root: tree_sitter.Node) -> tree_sitter.Node:
+        stack = [root]
+        while stack:
+            n = stack.pop()
+            if n.type == "ERROR" or n.is_missing:
+                return n
+            if n.has_error:
+                stack.extend(reversed(n.children))
+        return root
+
+    def import_statement(self, stmt: tree_sitter.Node) -> None:
+        if self.child_of_type(stmt, "import_require_clause") is not None:
+            raise self.error(stmt, "`import x = require(...)` is not supported; use an ES import")
+        if any(c.type == "type" for c in stmt.children):  # import type {...}
+            self.require_ts(stmt)
+            self.blank(stmt.start_byte, stmt.end_byte, b";")
+            return
+        source = stmt.child_by_field_name("source")
+        idx = self.request(source, self.attributes(stmt))
+        clause = self.child_of_type(stmt, "import_clause")
+        group: list[int] = []
+        if clause is None:
+            self.side_effect_requests.add(idx)
+        else:
+            for c in clause.named_children:
+                if c.type == "identifier":
+                    group.append(self.bind(self.text(c), idx, "default"))
+                elif c.type == "namespace_import":
+                    ident = self.child_of_type(c, "identifier")
+                    group.append(self.bind(self.text(ident), idx, "*"))
+                elif c.type == "named_imports":
+                    for spec in c.named_children:
+                        if spec.type != "import_specifier":
+                            continue
+                        if any(k.type == "type" for k in spec.children):
+                            self.require_ts(spec)
+                            continue
+                        name = spec.child_by_field_name("name")
+                        alias = spec.child_by_field_name("alias")
+                        imported = self.module_export_name(name)
+                        local = self.text(alias) if alias is not None else imported
+                        group.append(self.bind(local, idx, imported))
+            if not group:  # `import {type A} from` or `import {} from`: nothing at runtime
+                if self.typescript:
+                    self.import_groups.append([])
+                    self.import_groups[-1].append(-1 - idx)  # marks an all-type import
+                else:
+                    self.side_effect_requests.add(idx)
+            else:
+                self.import_groups.append(group)
+        self.blank(stmt.start_byte, stmt.end_byte, b";")
+
+    def bind(self, local: str, request: int, imported: str) -> int:
+        self.bindings.append(ImportBinding(local, request, imported))
+        return len(self.bindings) - 1
+
+    def export_statement(self, stmt: tree_sitter.Node) -> None:
+        kids = stmt.children
+        if any(c.type == "type" for c in kids):  # export type {...} [from]
+            self.require_ts(stmt)
+            self.blank(stmt.start_byte, stmt.end_byte, b";")
+            return
+        if any(c.type == "=" for c in kids):
+            raise self.error(stmt, "`export =` is not supported; use `export default`")
+        if any(c.type == "decorator" for c in kids):
+            raise self.error(self.child_of_type(stmt, "decorator"), "decorators are not supported")
+        source = stmt.child_by_field_name("source")
+        declaration = stmt.child_by_field_name("declaration")
+        value = stmt.child_by_field_name("value")
+        is_default = any(c.type == "default" for c in kids)
+
+        if source is not None:
+            idx = self.request(source, self.attributes(stmt))
+            clause = self.child_of_type(stmt, "export_clause")
+            ns_export = self.child_of_type(stmt, "namespace_export")
+            if clause is not None:
+                for spec in clause.named_children:
+                    if spec.type != "export_specifier":
+                        continue
+                    if any(k.type == "type" for k in spec.children):
+                        self.require_ts(spec)
+                        continue
+                    name = self.module_export_name(spec.child_by_field_name("name"))
+                    alias = spec.child_by_field_name("alias")
+                    exported = self.module_export_name(alias) if alias is not None else name
+                    self.exports.append(ExportEntry(exported, request=idx, imported=name))
+            elif ns_export is not None:
+                name_node = [c for c in ns_export.named_children][-1]
+                self.exports.append(ExportEntry(self.module_export_name(name_node), request=idx, imported="*"))
+            else:
+                self.star_exports.append(idx)
+            self.blank(stmt.start_byte, stmt.end_byte, b";")
+            return
+
+        if declaration is not None:
+            t = declaration.type
+            if t in _ERASE_STATEMENT:
+                self.require_ts(declaration)
+                if t in ("interface_declaration", "type_alias_declaration"):
+                    name = declaration.child_by_field_name("name")
+                    if name is not None:
+                        self.type_names.add(self.text(name))
+                self.blank(stmt.start_byte, stmt.end_byte, b";")
+                return
+            if t in ("internal_module", "module"):
+                raise self.error(declaration, "TypeScript namespaces are not supported; use modules")
+            names = self.declared_names(declaration)
+            if not names:
+                raise self.error(declaration, f"cannot export this declaration ({t})")
+            self.value_names.update(names)
+            if is_default:
+                self.exports.append(ExportEntry("default", local=names[0]))
+            else:
+                for n in names:
+                    self.exports.append(ExportEntry(n, local=n))
+            self.blank(stmt.start_byte, declaration.start_byte)
+            self.visit(declaration)
+            return
+
+        if is_default and value is not None:
+            t = value.type
+            if t in ("function_expression", "generator_function", "class", "function", "abstract_class_declaration"):
+                name = value.child_by_field_name("name")
+                self.blank(stmt.start_byte, value.start_byte)
+                if name is not None:
+                    local = self.text(name)
+                else:
+                    local = _DEFAULT_LOCAL
+                    keyword = None
+                    for c in value.children:
+                        if c.type in ("function", "class", "*"):
+                            keyword = c
+                        elif c.is_named:
+                            break
+                    if keyword is None:
+                        raise self.error(value, "cannot name this default export")
+                    self.insert(keyword.end_byte, " " + _DEFAULT_LOCAL)
+                self.value_names.add(local)
+                self.exports.append(ExportEntry("default", local=local))
+                self.visit(value)
+                return
+            self.replace(stmt.start_byte, value.start_byte, f"const {_DEFAULT_LOCAL} =")
+            self.value_names.add(_DEFAULT_LOCAL)
+            self.exports.append(ExportEntry("default", local=_DEFAULT_LOCAL))
+            self.visit(value)
+            return
+
+        clause = self.child_of_type(stmt, "export_clause")
+        if clause is not None:
+            for spec in clause.named_children:
+                if spec.type != "export_specifier":
+                    continue
+                if any(k.type == "type" for k in spec.children):
+                    self.require_ts(spec)
+                    continue
+                name_node = spec.child_by_field_name("name")
+                alias = spec.child_by_field_name("alias")
+                local = self.text(name_node)
+                exported = self.module_export_name(alias) if alias is not None else local
+                self.exports.append(ExportEntry(exported, local=local))
+                self.local_export_nodes.setdefault(local, name_node)
+                self.referenced.add(local)
+            self.blank(stmt.start_byte, stmt.end_byte, b";")
+            return
+        raise self.error(stmt, "unsupported export form")
+
+    # --- everything below the top level ------------------------------------
+
+    def visit(self, node: tree_sitter.Node) -> None:
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            t = n.type
+            if t in _ERASE:
+                self.require_ts(n)
+                self.blank(n.start_byte, n.end_byte)
+                continue
+            if t in _ERASE_STATEMENT:
+                self.require_ts(n)
+                self.blank(n.start_byte, n.end_byte, b";")
+                continue
+            children = n.children
+            if t == "identifier" or t == "shorthand_property_identifier":
+                self.referenced.add(self.text(n))
+                continue
+            if t in ("as_expression", "satisfies_expression"):
+                self.require_ts(n)
+                kw = self.child_of_type(n, "as" if t == "as_expression" else "satisfies")
+                self.blank(kw.start_byte, n.end_byte)
+                stack.append(children[0])
+                continue
+            if t == "non_null_expression":
+                self.require_ts(n)
+                self.blank(children[-1].start_byte, children[-1].end_byte)
+                stack.append(children[0])
+                continue
+            if t == "type_assertion":
+                self.require_ts(n)
+                for c in children:
+                    if c.type == "type_arguments":
+                        self.blank(c.start_byte, c.end_byte)
+                    else:
+                        stack.append(c)
+                continue
+            if t in ("internal_module", "module"):
+                raise self.error(n, "TypeScript namespaces are not supported; use modules")
+            if t == "decorator":
+                raise self.error(n, "decorators are not supported")
+            if t == "enum_declaration":
+                self.require_ts(n)
+                self.enum(n, stack)
+                continue
+            if t == "meta_property":
+                self.replace(n.start_byte, n.end_byte, "__zako_m.meta")
+                continue
+            if t in ("import_statement", "export_statement"):
+                raise self.error(n, f"{t.split('_')[0]} declarations may only appear at the top level of a module")
+            if t == "call_expression" and children and children[0].type == "import":
+                self.dynamic_import(n)
+                continue
+            if t == "abstract_class_declaration":
+                self.require_ts(n)
+                for c in children:
+                    if c.type == "abstract":
+                        self.blank(c.start_byte, c.end_byte)
+            elif t == "public_field_definition":
+                if any(c.type in ("declare", "abstract") for c in children):
+                    self.require_ts(n)
+                    self.blank(n.start_byte, n.end_byte)
+                    continue
+                for c in children:
+                    if c.type in ("?", "!", "readonly"):
+                        self.require_ts(c)
+                        self.blank(c.start_byte, c.end_byte)
+            elif t == "variable_declarator":
+                for c in children:
+                    if c.type == "!":
+                        self.require_ts(c)
+                        self.blank(c.start_byte, c.end_byte)
+            elif t == "optional_parameter":
+                self.require_ts(n)
+                for c in children:
+                    if c.type == "?":
+                        self.blank(c.start_byte, c.end_byte)
+            elif t == "method_definition":
+                for c in children:
+                    if c.type == "?":
+                        self.require_ts(c)
+                        self.blank(c.start_byte, c.end_byte)
+                name = n.child_by_field_name("name")
+                if name is not None and self.text(name) == "constructor":
+                    self.parameter_properties(n)
+            elif t == "formal_parameters":
+                # `this: T` parameter: erase it and its comma
+                params = n.children
+                for i, c in enumerate(params):
+                    if c.type == "required_parameter":
+                        pat = c.child_by_field_name("pattern")
+                        if pat is not None and pat.type == "this":
+                            self.require_ts(c)
+                            end = c.end_byte
+                            if i + 1 < len(params) and params[i + 1].type == ",":
+                                end = params[i + 1].end_byte
+                            self.blank(c.start_byte, end)
+                            children = [x for x in children if x is not c]
+            stack.extend(reversed(children))
+
+    def dynamic_import(self, n: tree_sitter.Node) -> None:
+        args = n.child_by_field_name("arguments")
+        real = [a for a in (args.named_children if args is not None else []) if a.type != "comment"]
+        if len(real) != 1 or real[0].type != "string":
+            raise self.error(n, "dynamic import() needs one string literal specifier (the module graph is resolved before running)")
+        idx = self.request(real[0], dynamic=True)
+        self.dynamic_requests.add(idx)
+        self.replace(n.start_byte, n.end_byte, f"__zako_m.i({idx})")
+
+    def parameter_properties(self, method: tree_sitter.Node) -> None:
+        params = method.child_by_field_name("parameters")
+        names: list[str] = []
+        for p in params.named_children if params is not None else ():
+            if p.type not in ("required_parameter", "optional_parameter"):
+                continue
+            mods = [c for c in p.children if c.type in ("accessibility_modifier", "readonly", "override_modifier")]
+            if not mods:
+                continue
+            self.require_ts(p)
+            for m in mods:
+                if m.type == "readonly":  # not in _ERASE (it is an anonymous keyword)
+                    self.blank(m.start_byte, m.end_byte)
+            pat = p.child_by_field_name("pattern")
+            if pat is None or pat.type != "identifier":
+                raise self.error(p, "a parameter property must be a plain identifier")
+            names.append(self.text(pat))
+        if not names:
+            return
+        body = method.child_by_field_name("body")
+        assigns = "".join(f"this.{x}={x};" for x in names)
+        cls = method.parent.parent if method.parent is not None else None
+        heritage = self.child_of_type(cls, "class_heritage") if cls is not None else None
+        if heritage is not None and self.child_of_type(heritage, "extends_clause") is not None:
+            for stmt in body.named_children:
+                expr = stmt.named_children[0] if stmt.type == "expression_statement" and stmt.named_children else None
+                if expr is not None and expr.type == "call_expression" and expr.children[0].type == "super":
+                    self.insert(stmt.end_byte, assigns)
+                    return
+            raise self.error(method, "parameter properties in a derived class need a top-level `super(...)` statement")
+        self.insert(body.children[0].end_byte, assigns)
+
+    def enum(self, n: tree_sitter.Node, stack: list[tree_sitter.Node]) -> None:
+        name_node = n.child_by_field_name("name")
+        body = n.child_by_field_name("body")
+        name = self.text(name_node)
+        open_brace, close_brace = body.children[0], body.children[-1]
+        self.replace(
+            n.start_byte,
+            open_brace.end_byte,
+            f"const {name} = (function ({name}) {{ let __v = -1; const __e = (k, v) => {{ {name}[k] = v; "
+            f'if (typeof v === "number") {{ {name}[v] = k; __v = v; }} return v; }};',
+        )
+        for c in body.children[1:-1]:
+            if c.type == ",":
+                self.blank(c.start_byte, c.end_byte)
+            elif c.type in ("property_identifier", "string"):
+                self.replace(c.start_byte, c.end_byte, self.enum_member(c) + "__v + 1);")
+            elif c.type == "enum_assignment":
+                key = c.child_by_field_name("name")
+                value = c.child_by_field_name("value")
+                self.replace(c.start_byte, value.start_byte, self.enum_member(key))
+                self.insert(value.end_byte, ");")
+                stack.append(value)
+            elif c.type != "comment":
+                raise self.error(c, f"unsupported enum member ({c.type})")
+        self.replace(close_brace.start_byte, close_brace.end_byte, f"return {name}; }})({{}});")
+
+    def enum_member(self, key: tree_sitter.Node) -> str:
+        # Members are in scope for later initializers (`B = A * 2`), as in TypeScript.
+        if key.type == "string":
+            return f"__e({json.dumps(self.string_value(key))}, "
+        member = self.text(key)
+        return f"const {member} = __e({json.dumps(member)}, "
+
+    # --- result --------------------------------------------------------------
+
+    def finish(self) -> TransformResult:
+        # Local exports of type-only names vanish (TypeScript elides them);
+        # exports of undeclared names are an error, as in ESM.
+        imported_locals = {b.local for b in self.bindings}
+        exports: list[ExportEntry] = []
+        for e in self.exports:
+            if e.local is not None and e.local not in self.value_names and e.local not in imported_locals:
+                if e.local in self.type_names:
+                    continue
+                node = self.local_export_nodes.get(e.local)
+                if node is not None:
+                    raise self.error(node, f"export of undeclared name {e.local!r}")
+            exports.append(e)
+        seen: dict[str, ExportEntry] = {}
+        for e in exports:
+            if e.name in seen:
+                raise TranspileError(f"{self.filename}: duplicate export {e.name!r}", file=self.filename)
+            seen[e.name] = e
+
+        # TypeScript elides imports whose bindings are never used as values
+        # (they named types); an import left with no bindings is dropped.
+        keep_binding = [True] * len(self.bindings)
+        used_requests: set[int] = set(self.side_effect_requests) | set(self.star_exports) | self.dynamic_requests
+        used_requests.update(e.request for e in exports if e.request is not None)
+        if self.typescript:
+            for group in self.import_groups:
+                for b in group:
+                    if b >= 0 and self.bindings[b].local not in self.referenced:
+                        keep_binding[b] = False
+        for i, b in enumerate(self.bindings):
+            if keep_binding[i]:
+                used_requests.add(b.request)
+        remap: dict[int, int] = {}
+        requests: list[ModuleRequest] = []
+        for i, r in enumerate(self.requests):
+            if i in used_requests:
+                remap[i] = len(requests)
+                requests.append(r)
+        if len(remap) != len(self.requests):
+            # Dynamic imports were rewritten with their pre-elision index.
+            for i in self.dynamic_requests:
+                if remap[i] != i:
+                    self.edits = [
+                        (s, e, t.replace(f"__zako_m.i({i})".encode(), f"__zako_m.i({remap[i]})".encode())) for s, e, t in self.edits
+                    ]
+        bindings = tuple(
+            ImportBinding(b.local, remap[b.request], b.imported) for i, b in enumerate(self.bindings) if keep_binding[i]
+        )
+        exports_out = tuple(
+            ExportEntry(e.name, e.local, remap[e.request], e.imported) if e.request is not None else e for e in exports
+        )
+
+        out = bytearray()
+        pos = 0
+        for start, end, text in sorted(self.edits, key=lambda x: (x[0], x[1])):
+            if start < pos:
+                raise AssertionError(f"overlapping edits at byte {start} in {self.filename}")
+            out += self.src[pos:start]
+            out += text
+            pos = end
+        out += self.src[pos:]
+        body = out.decode("utf-8", "surrogatepass")
+        getters = ",".join(
+            f"{json.dumps(local)}:()=>{local}" for local in dict.fromkeys(e.local for e in exports_out if e.local is not None)
+        )
+        code = f"{HEAD_PREFIX}__zako_m.x({{{getters}}});yield;{body}{_TAIL}"
+        return TransformResult(
+            code=code,
+            requests=tuple(requests),
+            bindings=bindings,
+            exports=exports_out,
+            star_exports=tuple(remap[i] for i in self.star_exports),
+            typescript=self.typescript,
+        )
+
+
+def rewrite_module(source: str, *, filename: str, typescript: bool) -> TransformResult:
+    """Parse and transform one module. Raises ``TranspileError`` (file:line:col)."""
+    if source.startswith("\ufeff"):
+        source = " " + source[1:]  # keep columns; a BOM is not code
+    src = source.encode("utf-8", "surrogatepass")
+    tree = _parse(src)
+    rw = _Rewriter(src, filename, typescript)
+    rw.run(tree.root_node)
+    return rw.finish()
