@@ -1,3 +1,5 @@
+"""``python -m zako``: the same command as ``zako``."""
+
 import sys
 
 from .cli import main

@@ -1,38 +1,238 @@
-"""The ``zako`` command."""
+"""The ``zako`` command (also ``python -m zako``).
+
+``main(argv)`` returns the exit status instead of exiting, so tests can run
+the whole command in-process: 0 success, 1 the project has errors (each
+printed as ``file:line: error[kind]: message``), 2 bad usage.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import os
+import shutil
 import sys
 
 from . import __version__
 from ._impl import IMPLEMENTATION
 
+__all__ = ["main", "build_parser"]
+
+_EPILOG = """\
+examples:
+  zako load examples/monorepo              load a tree, print a summary
+  zako load . --json > graph.json          the target graph as JSON
+  zako load . --keep-going                 report every error, not just the first
+  zako load . --jobs 4 --no-cache          evaluate everything, 4 V8 workers
+  zako load . --remote-cache http://cache:8080/zako
+                                           share results through a Bazel HTTP cache
+  zako cache stats                         what the local cache holds
+  zako cache clear                         empty it
+"""
+
+
+def _version_text() -> str:
+    return f"zako {__version__} ({IMPLEMENTATION} kernels)"
+
 
 def _cmd_version(args: argparse.Namespace) -> int:
-    print(f"zako {__version__} ({IMPLEMENTATION} kernels)")
+    print(_version_text())
     return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = {-1: logging.ERROR, 0: logging.WARNING}.get(verbosity, logging.INFO)
+    logger = logging.getLogger("zako")
+    if not any(getattr(h, "_zako_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler._zako_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from .global_state import GlobalState
+    from .project.errors import LoadFailed
+    from .project.report import ProgressBar, format_problems, format_summary, to_json_text
+
+    verbosity = -1 if args.quiet else (1 if args.verbose else 0)
+    _setup_logging(verbosity)
+    root = args.dir
+    if not os.path.isdir(root):
+        print(f"zako load: {root!r} is not a directory", file=sys.stderr)
+        return 2
+    try:
+        state = GlobalState(cache_dir=args.cache_dir, remote_cache=args.remote_cache, jobs=args.jobs)
+    except ValueError as e:
+        print(f"zako load: {e}", file=sys.stderr)
+        return 2
+    with state:
+        bar = None
+        progress = None
+        if not args.quiet:
+            from .project.discovery import discover
+
+            try:
+                total = len(discover(root).packages)
+            except Exception:  # noqa: BLE001 - the load itself reports layout errors properly
+                total = 0
+            bar = ProgressBar(total, stream=sys.stderr)
+            progress = bar.advance if bar.enabled else None
+        try:
+            result = state.load(root, keep_going=args.keep_going, use_cache=not args.no_cache, progress=progress)
+        except LoadFailed as failed:
+            if bar:
+                bar.close()
+            print(format_problems(failed.problems), file=sys.stderr)
+            if args.json:
+                print(json.dumps({"errors": [p.to_json() for p in failed.problems]}, indent=2))
+            return 1
+        if bar:
+            bar.close()
+        if args.json:
+            print(to_json_text(result, state.interner))
+        elif not args.quiet:
+            print(format_summary(result, verbose=args.verbose))
+        if args.verbose and not args.json:
+            report = state.memory_report()
+            print(f"  process RSS   {report['process']['rss_bytes']} bytes now")
+        if result.problems:
+            print(format_problems(result.problems), file=sys.stderr)
+            print(f"zako load: {len(result.problems)} error(s)", file=sys.stderr)
+            return 1
+    return 0
+
+
+def _dir_size(path: str) -> tuple[int, int]:
+    files = size = 0
+    for dirpath, _dirs, names in os.walk(path):
+        for name in names:
+            try:
+                size += os.lstat(os.path.join(dirpath, name)).st_size
+                files += 1
+            except OSError:
+                pass
+    return files, size
+
+
+def _cache_dir(args: argparse.Namespace) -> str:
+    from .global_state import default_cache_dir
+
+    return os.path.abspath(args.cache_dir) if args.cache_dir else default_cache_dir()
+
+
+_CACHE_PARTS = ("cas", "ac")
+
+
+def _cmd_cache_stats(args: argparse.Namespace) -> int:
+    from .project.report import format_bytes
+
+    root = _cache_dir(args)
+    stats = {"cache_dir": root}
+    for part in _CACHE_PARTS:
+        files, size = _dir_size(os.path.join(root, part))
+        stats[part] = {"entries": files, "bytes": size}
+    if args.json:
+        print(json.dumps(stats, indent=2))
+    else:
+        print(f"cache dir     {root}")
+        print(f"  blobs       {stats['cas']['entries']} ({format_bytes(stats['cas']['bytes'])})")
+        print(f"  results     {stats['ac']['entries']} ({format_bytes(stats['ac']['bytes'])})")
+    return 0
+
+
+def _cmd_cache_clear(args: argparse.Namespace) -> int:
+    root = _cache_dir(args)
+    removed = 0
+    # Only the parts zako writes: a mistaken --cache-dir must not wipe a user's files.
+    for part in _CACHE_PARTS:
+        path = os.path.join(root, part)
+        if os.path.isdir(path):
+            removed += _dir_size(path)[0]
+            shutil.rmtree(path)
+    print(f"removed {removed} cache entries from {root}")
+    return 0
+
+
+def _add_cache_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="cache directory (default: $ZAKO_CACHE_DIR, $XDG_CACHE_HOME/zako or ~/.cache/zako)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zako",
         description="Load a tree of JavaScript/TypeScript build scripts in pooled V8, in bounded memory.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"zako {__version__} ({IMPLEMENTATION} kernels)")
+    parser.add_argument("--version", action="version", version=_version_text())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
     p = sub.add_parser("version", help="print the version and which kernels are loaded")
     p.set_defaults(func=_cmd_version)
+
+    p = sub.add_parser(
+        "load",
+        help="evaluate every build file of a project and print its target graph",
+        description="Discover packages under DIR, evaluate the package script and every BUILD.ts/BUILD.js "
+        "in V8, expand globs, resolve labels and check every dep.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("dir", metavar="DIR", help="project root (holds zako.toml or zako.json)")
+    p.add_argument("--json", action="store_true", help="print the target graph as JSON on stdout")
+    p.add_argument("--keep-going", "-k", action="store_true", help="report every error instead of stopping at the first")
+    p.add_argument("--no-cache", action="store_true", help="evaluate everything; neither read nor write the cache")
+    _add_cache_dir(p)
+    p.add_argument("--remote-cache", metavar="URL", help="Bazel HTTP remote cache to share results through")
+    p.add_argument("--jobs", "-j", type=_positive_int, metavar="N", help="V8 workers (default: cpu count)")
+    loud = p.add_mutually_exclusive_group()
+    loud.add_argument("--verbose", "-v", action="store_true", help="more detail, script log output")
+    loud.add_argument("--quiet", "-q", action="store_true", help="errors only")
+    p.set_defaults(func=_cmd_load)
+
+    p = sub.add_parser("cache", help="inspect or clear the local cache")
+    csub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    s = csub.add_parser("stats", help="entries and bytes in the cache")
+    _add_cache_dir(s)
+    s.add_argument("--json", action="store_true", help="print as JSON")
+    s.set_defaults(func=_cmd_cache_stats)
+    s = csub.add_parser("clear", help="delete the cached blobs and results")
+    _add_cache_dir(s)
+    s.set_defaults(func=_cmd_cache_clear)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse exits on --help/--version/usage errors
+        return int(e.code or 0) if not isinstance(e.code, str) else 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("zako: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

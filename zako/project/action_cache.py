@@ -7,124 +7,45 @@ beside ``/cas/`` in its HTTP cache protocol). Entries here are tiny JSON
 documents pointing into the CAS.
 
 Local entries live in ``root/<2 hex>/<hex>``, written to a temporary file
-and renamed (a crash never leaves half an entry). The remote side speaks
-``GET``/``PUT {base}/ac/<hex>`` over one keep-alive connection per thread;
-a remote that fails is reported once and then ignored for the rest of the
-run (a cache must never fail a build).
+and renamed (a crash never leaves half an entry). The remote side is the
+``/ac/`` half of ``zako.cas.HttpCas`` (``ac_get``/``ac_put``); a remote that
+fails is reported once and then ignored for the rest of the run (a cache
+must never fail a build).
 """
 
 from __future__ import annotations
 
-import http.client
 import logging
 import os
 import tempfile
-import threading
-import urllib.parse
+from typing import Any
 
-__all__ = ["ActionCache", "RemoteActionCache"]
+__all__ = ["ActionCache"]
 
 _log = logging.getLogger(__name__)
-
-MAX_ENTRY_BYTES = 1 << 20
-
-
-class RemoteActionCache:
-    """``GET``/``PUT {base_url}/ac/<hex>`` against a Bazel HTTP cache."""
-
-    def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
-        parsed = urllib.parse.urlsplit(base_url)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ValueError(f"remote cache URL must be http(s)://host[:port][/path], got {base_url!r}")
-        self.base_url = base_url.rstrip("/")
-        self._scheme = parsed.scheme
-        self._host = parsed.hostname
-        self._port = parsed.port
-        self._prefix = parsed.path.rstrip("/")
-        self._timeout = timeout_s
-        self._local = threading.local()
-        self.disabled_reason: str | None = None
-        self.gets = self.hits = self.puts = 0
-
-    def _conn(self) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
-            conn = cls(self._host, self._port, timeout=self._timeout)
-            self._local.conn = conn
-        return conn
-
-    def _request(self, method: str, key_hex: str, body: bytes | None = None) -> tuple[int, bytes]:
-        path = f"{self._prefix}/ac/{key_hex}"
-        headers = {"Content-Type": "application/octet-stream"} if body is not None else {}
-        for attempt in (0, 1):  # one retry: a keep-alive connection may have been closed by the server
-            conn = self._conn()
-            try:
-                conn.request(method, path, body=body, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read(MAX_ENTRY_BYTES + 1)
-                return resp.status, data
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                self._local.conn = None
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _fail(self, what: str, error: object) -> None:
-        if self.disabled_reason is None:
-            self.disabled_reason = f"{what} {self.base_url}: {error}"
-            _log.warning("remote cache disabled for this run: %s", self.disabled_reason)
-
-    def get(self, key_hex: str) -> bytes | None:
-        if self.disabled_reason:
-            return None
-        self.gets += 1
-        try:
-            status, data = self._request("GET", key_hex)
-        except (OSError, http.client.HTTPException) as e:
-            self._fail("GET from", e)
-            return None
-        if status == 200 and len(data) <= MAX_ENTRY_BYTES:
-            self.hits += 1
-            return data
-        if status not in (404, 200):
-            self._fail(f"GET {key_hex} from", f"HTTP {status}")
-        return None
-
-    def put(self, key_hex: str, data: bytes) -> None:
-        if self.disabled_reason:
-            return
-        try:
-            status, _ = self._request("PUT", key_hex, data)
-        except (OSError, http.client.HTTPException) as e:
-            self._fail("PUT to", e)
-            return
-        if status not in (200, 201, 204):
-            self._fail(f"PUT {key_hex} to", f"HTTP {status}")
-        else:
-            self.puts += 1
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
 
 
 class ActionCache:
     """Local action-cache entries under ``root``, optionally backed by a remote.
 
+    ``remote`` is an ``HttpCas`` (anything with ``ac_get``/``ac_put``).
     ``get(key_hex)`` tries local then remote (a remote hit is kept locally);
     ``put(key_hex, data)`` writes both. Thread-safe; the directory may be
-    shared between processes.
+    shared between processes. A failing remote is disabled for the rest of
+    the run (``remote_error`` says why) instead of failing the load.
     """
 
-    def __init__(self, root: str, remote: RemoteActionCache | None = None) -> None:
+    def __init__(self, root: str, remote: Any = None) -> None:
         self.root = root
         self.remote = remote
         os.makedirs(root, exist_ok=True)
-        self.local_hits = self.remote_hits = self.misses = 0
+        self.local_hits = self.remote_hits = self.misses = self.remote_puts = 0
+        self.remote_error: str | None = None
+
+    def _remote_failed(self, what: str, error: BaseException) -> None:
+        if self.remote_error is None:
+            self.remote_error = f"{what}: {error}"
+            _log.warning("remote cache disabled for this run: %s", self.remote_error)
 
     def _path(self, key_hex: str) -> str:
         return os.path.join(self.root, key_hex[:2], key_hex)
@@ -137,8 +58,12 @@ class ActionCache:
             return data
         except FileNotFoundError:
             pass
-        if self.remote is not None:
-            data = self.remote.get(key_hex)
+        if self.remote is not None and self.remote_error is None:
+            try:
+                data = self.remote.ac_get(key_hex)
+            except Exception as e:  # a cache must never fail a build
+                self._remote_failed(f"GET ac/{key_hex}", e)
+                data = None
             if data is not None:
                 self.remote_hits += 1
                 self._write_local(key_hex, data)
@@ -148,8 +73,12 @@ class ActionCache:
 
     def put(self, key_hex: str, data: bytes, *, remote: bool = True) -> None:
         self._write_local(key_hex, data)
-        if remote and self.remote is not None:
-            self.remote.put(key_hex, data)
+        if remote and self.remote is not None and self.remote_error is None:
+            try:
+                self.remote.ac_put(key_hex, data)
+                self.remote_puts += 1
+            except Exception as e:
+                self._remote_failed(f"PUT ac/{key_hex}", e)
 
     def _write_local(self, key_hex: str, data: bytes) -> None:
         path = self._path(key_hex)
@@ -166,7 +95,3 @@ class ActionCache:
             except OSError:
                 pass
             raise
-
-    def close(self) -> None:
-        if self.remote is not None:
-            self.remote.close()

@@ -1,0 +1,620 @@
+"""``load_project``: a source tree in, the target graph out.
+
+Steps, in order:
+
+1. read the manifest and discover packages (``discovery``);
+2. evaluate the package script (``zako.ts``/``zako.js``, context *package*)
+   with the manifest's fields; what it sets through ``zako:project`` becomes
+   the project every BUILD file sees (``executionContext.project``);
+3. evaluate every ``BUILD.ts``/``BUILD.js`` (context *build*) on the
+   global state's V8 pool -- admitted through its resource pool, so the
+   number of live V8 contexts is bounded by memory as well as by ``jobs``;
+   each evaluation is first looked up in the cache (``cache_key``);
+4. for each package, as its result arrives: expand ``srcs`` globs against
+   the package directory, normalize paths and labels, intern everything;
+5. check that every dep names an existing target.
+
+Every problem becomes a ``Problem`` with ``file:line``; without
+``keep_going`` the first one stops the load (pending evaluations are
+cancelled) and ``LoadFailed`` is raised; with it, all are collected and
+returned in ``LoadResult.problems``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import threading
+import time
+from concurrent.futures import CancelledError, Future, wait, FIRST_COMPLETED
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from ..exceptions import PathError
+from ..path import NeutralPath
+from .cache_key import FileDigests, graph_key, result_key
+from .discovery import PackageEntry, discover
+from .errors import LoadFailed, ManifestError, Problem
+from .globs import GlobError, PackageFiles
+from .labels import Label, LabelError
+from .manifest import Manifest, read_manifest
+from .model import LoadResult, Package, Target, canonical_json
+
+__all__ = ["load_project", "LoadOptions"]
+
+_FRAME = re.compile(r"\(?([^()\s]+?):(\d+)(?::\d+)?\)?\s*$")
+_WHO_LINE = re.compile(r"from ([^\s:]+):(\d+)")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    keep_going: bool = False
+    use_cache: bool = True
+    progress: Callable[[int], None] | None = None  # called with the number of packages just finished
+
+
+class _Stop(Exception):
+    """Internal: the first problem when not keeping going."""
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+def _peak_rss_bytes() -> int:
+    # ru_maxrss is KiB on Linux (bytes on macOS); zako targets Linux first.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if os.uname().sysname == "Darwin" else peak * 1024
+
+
+def _parse_location(location: Any) -> tuple[str | None, int | None]:
+    if not isinstance(location, str):
+        return None, None
+    m = _FRAME.search(location)
+    if not m:
+        return None, None
+    return m.group(1), int(m.group(2))
+
+
+def _rel_name(name: str | None, root: str) -> str | None:
+    """A module name from a stack or error as a root-relative path."""
+    if not name:
+        return None
+    if name.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        name = unquote(urlparse(name).path)
+    if os.path.isabs(name):
+        try:
+            rel = os.path.relpath(name, root)
+        except ValueError:
+            return name
+        return name if rel.startswith("..") else rel.replace(os.sep, "/")
+    return name
+
+
+def _frame_in_project(stack: str | None, root: str) -> tuple[str | None, int | None]:
+    """First ``file:line`` of a JS stack that is a project file (not a
+    ``zako:`` builtin or the engine's own glue)."""
+    if not stack:
+        return None, None
+    for line in stack.splitlines()[1:] if "\n" in stack else stack.splitlines():
+        m = _FRAME.search(line.strip())
+        if not m:
+            continue
+        name = _rel_name(m.group(1), root)
+        if not name or name.startswith(("zako:", "zako-memory:", "__zako", "<")):
+            continue
+        return name, int(m.group(2))
+    return None, None
+
+
+def _line_of(text: str | None, needle: str, start_line: int | None = None) -> int | None:
+    """Line (1-based) of the first quoted occurrence of ``needle`` at or after
+    ``start_line``; used to point at the exact dep or src string."""
+    if not text:
+        return None
+    lines = text.splitlines()
+    first = max((start_line or 1) - 1, 0)
+    for quote in ('"', "'", "`"):
+        q = f"{quote}{needle}{quote}"
+        for i in range(first, len(lines)):
+            if q in lines[i]:
+                return i + 1
+    return None
+
+
+class _RecordingLoader:
+    """A ``ModuleLoader`` that remembers each evaluated entry's file graph.
+
+    The V8 worker calls ``load_graph`` on the worker thread; the root-relative
+    names of the graph's file modules (the entry excluded) are kept under the
+    entry until ``take`` collects them for the cache key.
+    """
+
+    def __new__(cls, root: str):
+        from ..v8 import ModuleLoader
+        from ..v8.specifier import ModuleType
+
+        class RecordingLoader(ModuleLoader):
+            def __init__(self, root: str) -> None:
+                super().__init__(root)
+                self._graphs: dict[str, list[str]] = {}
+                self._graphs_lock = threading.Lock()
+
+            def load_graph(self, entry, *, context_type):
+                graph = super().load_graph(entry, context_type=context_type)
+                entry_name = graph.modules[graph.entry].name
+                files = sorted(
+                    {
+                        m.name
+                        for m in graph.modules
+                        if m.specifier.module_type is ModuleType.FILE and m.index != graph.entry
+                    }
+                )
+                with self._graphs_lock:
+                    self._graphs[entry_name] = files
+                return graph
+
+            def take(self, entry_name: str) -> list[str] | None:
+                with self._graphs_lock:
+                    return self._graphs.pop(entry_name, None)
+
+        return RecordingLoader(root)
+
+
+# --- the loader ----------------------------------------------------------------
+
+
+class _Loader:
+    def __init__(self, root: str, state: Any, options: LoadOptions) -> None:
+        self.root = os.path.abspath(root)
+        self.state = state
+        self.options = options
+        self.interner = state.interner
+        self.problems: list[Problem] = []
+        self.digests = FileDigests(self.root)
+        self.cache_hits = 0
+        self.evaluated: list[str] = []
+        self.peak_heap = 0
+        self.module_loader = None
+        self.manifest_digest = ""
+        self._sources: dict[str, str] = {}
+        # (package, target name) -> declared dep texts, for the line of a missing dep
+        self._dep_texts: dict[tuple[str, str], list[str]] = {}
+
+    # problems ----------------------------------------------------------------
+
+    def problem(self, p: Problem) -> None:
+        self.problems.append(p)
+        if not self.options.keep_going:
+            raise _Stop()
+
+    # cache -------------------------------------------------------------------
+
+    def _imports_digests(self, files: list[str]) -> list[tuple[str, str]] | None:
+        out = []
+        for rel in files:
+            d = self.digests.digest(rel)
+            if d is None:
+                return None  # an import vanished: the graph changed, evaluate again
+            out.append((rel, d))
+        return out
+
+    def cache_lookup(self, script: str, ctx: str, inputs_json: str) -> dict | None:
+        if not self.options.use_cache:
+            return None
+        sd = self.digests.digest(script)
+        if sd is None:
+            return None
+        ac = self.state.action_cache
+        raw = ac.get(graph_key(script, sd, ctx))
+        if raw is None:
+            return None
+        try:
+            files = json.loads(raw)["files"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        imports = self._imports_digests(files)
+        if imports is None:
+            return None
+        raw = ac.get(result_key(script, sd, ctx, imports, self.manifest_digest, inputs_json))
+        if raw is None:
+            return None
+        try:
+            from ..cas import Digest
+
+            digest = Digest.parse(json.loads(raw)["result"])
+            return json.loads(self.state.cas.read(digest))
+        except Exception:  # a damaged or vanished entry is a miss, never a failure
+            return None
+
+    def cache_store(self, script: str, ctx: str, inputs_json: str, files: list[str] | None, payload: dict) -> None:
+        if not self.options.use_cache or files is None:
+            return
+        sd = self.digests.digest(script)
+        imports = self._imports_digests(files)
+        if sd is None or imports is None:
+            return
+        ac = self.state.action_cache
+        handle = self.state.cas.put_bytes(canonical_json(payload).encode("utf-8"))
+        ac.put(graph_key(script, sd, ctx), canonical_json({"files": files}).encode("utf-8"))
+        ac.put(
+            result_key(script, sd, ctx, imports, self.manifest_digest, inputs_json),
+            canonical_json({"result": str(handle.digest)}).encode("utf-8"),
+        )
+
+    # evaluation --------------------------------------------------------------
+
+    def submit(self, script: str, ctx: str, inputs: dict) -> Future:
+        from ..worker import V8Job
+
+        if self.module_loader is None:
+            self.module_loader = _RecordingLoader(self.root)
+        job = V8Job(specifier=script, context_type=ctx, inputs=inputs, loader=self.module_loader)
+        return self.state.v8_pool.submit(job)
+
+    def outcome(self, script: str, future: Future) -> tuple[dict | None, list[str] | None]:
+        """(payload, imported files) of a finished evaluation, or a problem."""
+        files = None
+        try:
+            output = future.result()
+        except CancelledError:
+            return None, None
+        except Exception as exc:  # noqa: BLE001 - every engine/loader failure becomes a Problem
+            self.module_loader and self.module_loader.take(script)
+            self.problem(self.problem_from_error(script, exc))
+            return None, None
+        files = self.module_loader.take(script) if self.module_loader is not None else None
+        self.peak_heap = max(self.peak_heap, int(output.peak_heap_bytes or 0))
+        result = output.result
+        if result.exception is not None:
+            self.problem(self.problem_from_js(script, result.exception))
+            return None, None
+        decl = result.declarations or {}
+        payload = {"targets": decl.get("targets") or [], "project": decl.get("project") or []}
+        return payload, files
+
+    def problem_from_js(self, script: str, exc: Any) -> Problem:
+        file, line = _frame_in_project(exc.stack, self.root)
+        if file is None and getattr(exc, "line", None):
+            file, line = _rel_name(exc.specifier, self.root), exc.line
+        message = exc.exception or exc.message
+        kind = "duplicate-target" if "duplicate target" in (exc.message or "") else "script-error"
+        if kind == "duplicate-target":
+            # The builtin names both places as file:line; point at the second.
+            locs = re.findall(r"at ([^\s]+):(\d+)", exc.message)
+            if locs:
+                file, line = locs[-1][0], int(locs[-1][1])
+        return Problem(kind, file or script, line, message, stack=exc.stack, package=self._package_of(script))
+
+    def problem_from_error(self, script: str, exc: BaseException) -> Problem:
+        from ..v8.errors import ModuleLoadError, ScriptTimeoutError, TranspileError, V8Error
+
+        pkg = self._package_of(script)
+        if isinstance(exc, TranspileError):
+            return Problem("transpile", _rel_name(exc.file, self.root) or script, exc.line, str(exc), package=pkg)
+        if isinstance(exc, ModuleLoadError):
+            m = _WHO_LINE.search(str(exc))
+            file, line = (m.group(1), int(m.group(2))) if m else (exc.importer or script, None)
+            if file in (None, "<entry>"):
+                file = script
+            if line is None and exc.specifier:
+                line = _line_of(self._source(file), exc.specifier)
+            return Problem("module", file, line, str(exc), package=pkg)
+        if isinstance(exc, V8Error):
+            file, line = _frame_in_project(exc.stack, self.root)
+            kind = "timeout" if isinstance(exc, ScriptTimeoutError) else "engine"
+            return Problem(kind, file or script, line, str(exc), stack=exc.stack, package=pkg)
+        return Problem("engine", script, None, f"{type(exc).__name__}: {exc}", package=pkg)
+
+    def _package_of(self, script: str) -> str:
+        d = os.path.dirname(script)
+        return d or "."
+
+    def _source(self, rel: str) -> str | None:
+        text = self._sources.get(rel)
+        if text is None:
+            try:
+                with open(os.path.join(self.root, rel), encoding="utf-8") as f:
+                    text = f.read()
+            except (OSError, UnicodeDecodeError):
+                return None
+            # Only build files are kept: they are where dep/src lines are searched.
+            self._sources[rel] = text
+        return text
+
+    # building the graph ------------------------------------------------------
+
+    def build_package(self, entry: PackageEntry, payload: dict, cached: bool) -> Package | None:
+        interner = self.interner
+        script = entry.build_file
+        pkg = entry.path
+        pkg_dir = os.path.join(self.root, *pkg.split("/")) if pkg != "." else self.root
+        files = PackageFiles(pkg_dir)
+        text = None
+        targets: list[Target] = []
+        names: dict[str, int | None] = {}
+        ok = True
+        for record in payload.get("targets", []):
+            name = record.get("name")
+            loc_file, line = _parse_location(record.get("location"))
+            where_file = _rel_name(loc_file, self.root) or script
+            try:
+                label = Label(pkg, name)
+            except LabelError as e:
+                self.problem(Problem("bad-label", where_file, line, str(e), package=pkg))
+                ok = False
+                continue
+            if name in names:
+                self.problem(
+                    Problem(
+                        "duplicate-target",
+                        where_file,
+                        line,
+                        f"duplicate target {str(label)!r}: first declared at line {names[name]}",
+                        package=pkg,
+                    )
+                )
+                ok = False
+                continue
+            names[name] = line
+            srcs: list[str] = []
+            for src in record.get("srcs") or []:
+                try:
+                    if isinstance(src, dict):
+                        matched = files.expand(src.get("include") or [], src.get("exclude") or [])
+                    else:
+                        matched = [self._plain_src(src, files, label)]
+                except (GlobError, PathError, _BadSrc) as e:
+                    if text is None:
+                        text = self._source(script)
+                    needle = src if isinstance(src, str) else (src.get("include") or [""])[0]
+                    src_line = _line_of(text, needle, line) if where_file == script else None
+                    self.problem(Problem("bad-path", where_file, src_line or line, f"target {label}: {e}", package=pkg))
+                    ok = False
+                    continue
+                srcs.extend(matched)
+            prefix = "" if pkg == "." else pkg + "/"
+            src_paths = sorted({prefix + s for s in srcs})
+            deps: list[str] = []
+            seen: set[str] = set()
+            for dep in record.get("deps") or []:
+                try:
+                    dep_label = str(Label.parse(dep, pkg))
+                except LabelError as e:
+                    if text is None:
+                        text = self._source(script)
+                    dep_line = _line_of(text, dep, line) if where_file == script and isinstance(dep, str) else None
+                    self.problem(Problem("bad-label", where_file, dep_line or line, f"target {label}: {e}", package=pkg))
+                    ok = False
+                    continue
+                if dep_label not in seen:
+                    seen.add(dep_label)
+                    deps.append(dep_label)
+            kind = record.get("kind") or ""
+            attrs = record.get("attrs") or {}
+            targets.append(
+                Target(
+                    interner.get_or_intern(str(label)),
+                    interner.get_or_intern(kind),
+                    interner.intern_many(src_paths) if src_paths else _EMPTY,
+                    interner.intern_many(deps) if deps else _EMPTY,
+                    interner.get_or_intern(canonical_json(attrs)),
+                    line,
+                )
+            )
+            # The raw declared dep texts are needed for line numbers of missing deps.
+            if deps:
+                self._dep_texts[(pkg, name)] = [d for d in (record.get("deps") or []) if isinstance(d, str)]
+        if not ok and not self.options.keep_going:
+            return None
+        targets.sort(key=lambda t: interner.resolve(t.label))
+        return Package(interner.get_or_intern(pkg), script, tuple(targets), cached)
+
+    def _plain_src(self, src: Any, files: PackageFiles, label: Label) -> str:
+        if not isinstance(src, str) or not src:
+            raise _BadSrc(f"src {src!r} is not a path")
+        if src.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", src):
+            raise _BadSrc(f"src {src!r} is absolute: srcs are relative to the package directory")
+        rel = str(NeutralPath(src))
+        if rel == "." or rel.startswith("../") or rel == "..":
+            raise _BadSrc(f"src {src!r} leaves its package")
+        if not files.contains(rel):
+            raise _BadSrc(f"src {src!r} does not exist in the package (or lies in a subpackage)")
+        return rel
+
+    def check_deps(self, packages: list[Package], entries: dict[str, PackageEntry]) -> None:
+        interner = self.interner
+        known = set()
+        for p in packages:
+            for t in p.targets:
+                known.add(t.label)
+        missing: list[Problem] = []
+        for p in packages:
+            path = interner.resolve(p.path)
+            for t in p.targets:
+                for key in t.deps:
+                    if int(key) in known:
+                        continue
+                    dep = interner.resolve(int(key))
+                    label = interner.resolve(t.label)
+                    name = label.rsplit(":", 1)[1]
+                    line = t.line
+                    raw = self._dep_texts.get((path, name), [])
+                    text = self._source(p.build_file)
+                    for cand in raw:
+                        try:
+                            if str(Label.parse(cand, path)) == dep:
+                                line = _line_of(text, cand, t.line) or line
+                                break
+                        except LabelError:
+                            pass
+                    dep_label = Label.parse(dep)
+                    if dep_label.package in entries:
+                        why = f"package //{'' if dep_label.package == '.' else dep_label.package} has no target {dep_label.name!r}"
+                    else:
+                        why = f"there is no package {dep_label.package!r}"
+                    missing.append(
+                        Problem("missing-dep", p.build_file, line, f"target {label} depends on {dep}, but {why}", package=path)
+                    )
+        for problem in missing:
+            self.problem(problem)
+
+
+class _BadSrc(ValueError):
+    pass
+
+
+_EMPTY = np.zeros(0, dtype=np.uint32)
+
+
+def _merge_project(base: dict, records: list) -> dict:
+    project = dict(base)
+    for rec in records or []:
+        if isinstance(rec, dict):
+            for key in ("group", "artifact", "version", "description", "options"):
+                if rec.get(key) is not None:
+                    project[key] = rec[key]
+    return project
+
+
+def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: bool = True,
+                 progress: Callable[[int], None] | None = None) -> LoadResult:
+    """Load the project at ``root`` with ``state`` (a ``GlobalState``).
+
+    Returns a ``LoadResult`` (packages sorted by path, targets by label,
+    ``stats``); with ``keep_going`` problems are collected into
+    ``result.problems`` instead of raising. Raises ``LoadFailed`` with the
+    first problem otherwise (a missing manifest included). Cost: one V8
+    evaluation per package whose script or imports changed since the
+    cached run, plus one directory listing per package with globs.
+    """
+    t0 = time.perf_counter()
+    options = LoadOptions(keep_going=keep_going, use_cache=use_cache, progress=progress)
+    ld = _Loader(root, state, options)
+    futures: dict[Future, tuple[str, Any]] = {}
+    packages: list[Package] = []
+    project: dict = {}
+    layout = None
+    try:
+        try:
+            manifest = read_manifest(ld.root)
+            layout = discover(ld.root)
+        except ManifestError as e:
+            ld.problems.append(e.problem)
+            raise _Stop() from None
+        ld.manifest_digest = ld.digests.digest(manifest.file) or ""
+        for p in layout.problems:
+            ld.problem(p)
+        entries = {e.path: e for e in layout.packages}
+        # Package paths must be valid neutral paths (a label must be able to name them).
+        valid_entries = []
+        for e in layout.packages:
+            try:
+                if e.path != ".":
+                    NeutralPath(e.path)
+                Label(e.path, "x")
+                valid_entries.append(e)
+            except (PathError, LabelError) as err:
+                ld.problem(Problem("bad-path", e.build_file, None, f"package directory {e.path!r} cannot be a package: {err}", package=e.path))
+
+        # 1. the package script
+        project = manifest.project_fields()
+        if layout.package_script:
+            script = layout.package_script
+            inputs = {"project": project}
+            inputs_json = canonical_json(inputs)
+            payload = ld.cache_lookup(script, "package", inputs_json)
+            if payload is not None:
+                ld.cache_hits += 1
+            else:
+                fut = ld.submit(script, "package", inputs)
+                payload, files = ld.outcome(script, fut)
+                if payload is not None:
+                    ld.evaluated.append(".")
+                    ld.cache_store(script, "package", inputs_json, files, payload)
+            if payload is not None:
+                project = _merge_project(project, payload.get("project"))
+
+        # 2. every build file, pipelined: lookups on this thread, misses to the pool
+        inputs_base = {"project": project}
+        project_json = canonical_json(project)
+        by_future: dict[Future, PackageEntry] = {}
+        for e in valid_entries:
+            inputs = {"project": project, "package": e.path}
+            inputs_json = '{"package":' + json.dumps(e.path) + ',"project":' + project_json + "}"
+            payload = ld.cache_lookup(e.build_file, "build", inputs_json)
+            if payload is not None:
+                ld.cache_hits += 1
+                pkg = ld.build_package(e, payload, cached=True)
+                if pkg is not None:
+                    packages.append(pkg)
+                if progress:
+                    progress(1)
+                continue
+            fut = ld.submit(e.build_file, "build", inputs)
+            by_future[fut] = e
+            futures[fut] = (inputs_json, e)
+        pending = set(by_future)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                e = by_future.pop(fut)
+                inputs_json, _ = futures.pop(fut)
+                payload, files = ld.outcome(e.build_file, fut)
+                if payload is not None:
+                    ld.evaluated.append(e.path)
+                    ld.cache_store(e.build_file, "build", inputs_json, files, payload)
+                    pkg = ld.build_package(e, payload, cached=False)
+                    if pkg is not None:
+                        packages.append(pkg)
+                if progress:
+                    progress(1)
+        del inputs_base
+        packages.sort(key=lambda p: ld.interner.resolve(p.path))
+        ld.check_deps(packages, entries)
+    except _Stop:
+        for fut in futures:
+            fut.cancel()
+        if not keep_going:
+            raise LoadFailed(ld.problems[:1]) from None
+    finally:
+        try:
+            state.cas.flush()
+        except Exception:  # noqa: BLE001 - an upload failure must not fail the load
+            pass
+
+    ld.evaluated.sort()
+    interner_usage = ld.interner.memory_usage()
+    n_targets = sum(len(p.targets) for p in packages)
+    src_keys: set[int] = set()
+    for p in packages:
+        for t in p.targets:
+            src_keys.update(t.srcs.tolist())
+    scripts = len(layout.packages) + (1 if layout and layout.package_script else 0) if layout else 0
+    ac = state.action_cache
+    stats = {
+        "packages": len(packages),
+        "targets": n_targets,
+        "source_files": len(src_keys),
+        "scripts": scripts,
+        "cache_hits": ld.cache_hits,
+        "evaluated": len(ld.evaluated),
+        "wall_time_s": round(time.perf_counter() - t0, 4),
+        "peak_rss_bytes": _peak_rss_bytes(),
+        "interner_strings": int(interner_usage.get("strings", len(ld.interner))),
+        "interner_bytes": int(interner_usage.get("total_bytes", 0)),
+        "peak_v8_heap_bytes": ld.peak_heap,
+        "files_hashed": ld.digests.reads,
+        "jobs": state.jobs,
+        "errors": len(ld.problems),
+    }
+    if getattr(ac, "remote", None) is not None:
+        stats["remote_cache"] = ac.remote_error or f"{ac.remote_hits} hits, {ac.remote_puts} uploads"
+        stats["remote_hits"] = ac.remote_hits
+    state.note_load(stats)
+    return LoadResult(ld.root, project, packages, ld.problems, stats, ld.evaluated)
