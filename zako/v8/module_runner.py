@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import re
 from importlib import resources
 from typing import Any
 
@@ -163,11 +164,27 @@ def _module_code(m: LoadedModule) -> str:
     return code + "\n//# sourceURL=" + m.name.replace(" ", "%20")
 
 
-def build_script(graph: ModuleGraph) -> str:
-    """The script (an async-function body ending in ``return``) that links
-    and runs ``graph`` and returns ``{namespace, declarations}``."""
+RUNTIME_GLOBAL = "__zako_run_modules"
+
+
+@functools.cache
+def runtime_prelude() -> str:
+    """Defines the registry (hidden global) in the fresh context; handed to
+    the engine as an extra prelude so its frames read ``zako:module-runtime``."""
+    return (
+        f"Object.defineProperty(globalThis,{json.dumps(RUNTIME_GLOBAL)},"
+        f"{{value:{_runtime_source()},writable:false,enumerable:false,configurable:false}});"
+        "\n//# sourceURL=zako:module-runtime"
+    )
+
+
+def build_script(graph: ModuleGraph) -> tuple[str, dict[str, int]]:
+    """The script that links and runs ``graph`` (it calls the engine's
+    ``__zako_start`` and settles to ``{namespace, declarations}``), and the
+    width of the wrapper head on line 1 of each module, by display name."""
     links = link(graph)
     records = []
+    heads: dict[str, int] = {}
     for m, ln in zip(graph.modules, links):
         head = {
             "url": m.specifier.url,
@@ -178,10 +195,32 @@ def build_script(graph: ModuleGraph) -> str:
             "scope": ln["scope"],
             "ns": ln["ns"],
         }
+        if m.transform is not None:
+            heads[m.name] = m.transform.code.index(";yield;") + len(";yield;")
         head_json = json.dumps(head, separators=(",", ":"))
         records.append(f"Object.assign({head_json},{{fn:(0,eval)({json.dumps(_module_code(m))})}})")
-    cfg = f'{{version:{json.dumps(__version__)},entry:{graph.entry},modules:[\n' + ",\n".join(records) + "\n]}"
-    return f"return await ({_runtime_source()})({cfg});"
+    cfg = f"{{version:{json.dumps(__version__)},entry:{graph.entry},modules:[\n" + ",\n".join(records) + "\n]}"
+    # Module code is evaluated inside the async function, so a module V8
+    # rejects becomes the evaluation's exception rather than an engine failure.
+    return f"__zako_start(async () => {RUNTIME_GLOBAL}({cfg}));", heads
+
+
+def _fix_line1_columns(stack: str | None, heads: dict[str, int]) -> str | None:
+    """Frames on line 1 of a module count the wrapper head; take it off."""
+    if not stack or not heads:
+        return stack
+
+    def fix(match: re.Match[str]) -> str:
+        name, col = match.group(1), int(match.group(2))
+        width = heads.get(name)
+        if width is None or col <= width:
+            return match.group(0)
+        return f"{name}:1:{col - width}"
+
+    return _LINE1.sub(fix, stack)
+
+
+_LINE1 = re.compile(r"(?<=[\s(])([^\s()]+):1:(\d+)(?=\)|$)", re.M)
 
 
 def _with_fields(result: Any, **fields: Any) -> Any:
@@ -219,12 +258,23 @@ def execute_module(
     if not isinstance(context_type, ContextType):
         raise TypeError(f"context_type must be a ContextType, got {context_type!r}")
     graph = loader.load_graph(specifier, context_type=context_type)
-    script = build_script(graph)
+    script, heads = build_script(graph)
     name = graph.modules[graph.entry].name
-    result = engine._run(script, specifier=name, inputs=inputs, cancel_token=cancel_token)
-    if getattr(result, "exception", None) is not None:
+
+    def split(payload: Any) -> tuple[Any, dict[str, list]]:
+        declarations = _empty_declarations()
+        declarations.update(payload.get("declarations") or {})
+        return payload.get("namespace", {}), declarations
+
+    result = engine._run(
+        script,
+        specifier=name,
+        inputs=inputs,
+        cancel_token=cancel_token,
+        extra_prelude=runtime_prelude(),
+        split_result=split,
+    )
+    if result.exception is not None:
+        result.exception.stack = _fix_line1_columns(result.exception.stack, heads)
         return _with_fields(result, declarations=_empty_declarations())
-    payload = result.value
-    declarations = _empty_declarations()
-    declarations.update(payload.get("declarations") or {})
-    return _with_fields(result, value=payload.get("namespace", {}), declarations=declarations)
+    return result
