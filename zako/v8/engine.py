@@ -1,0 +1,620 @@
+"""``Engine``: one fresh, limited mini-racer context per evaluation.
+
+How an evaluation runs (see docs/engine.md for the measured facts behind it):
+
+1. A new mini-racer context is made (≈1.5 ms) with the hard heap limit set.
+2. The prelude (``prelude.js``) installs timers, ``console``, the ArrayBuffer
+   cap, ``executionContext`` and the host protocol (``__zako_start`` and
+   ``__zako_step``).
+3. The script runs; a plain script is wrapped, on its first line, in
+   ``__zako_start(async function () { ... })`` so top-level ``await`` works
+   and line numbers stay the user's.
+4. The host loop calls ``__zako_step()`` until the promise settles: each
+   step runs at most one due timer (microtasks drain between steps), says
+   how long to sleep until the next one, or reports a final state; a pending
+   promise with no timer and no host call outstanding is a deadlock at once.
+5. The settled value is converted to JSON text inside V8 (a checker refuses
+   BigInt, functions, symbols, cycles) and parsed in Python; heap statistics
+   are read and the context is closed — whatever happened.
+
+Every JavaScript step is awaited on one process-wide asyncio loop thread
+with a deadline, so a runaway script (busy loop, runaway microtask, huge
+conversion) is terminated by mini-racer's task cancellation, and a cancel
+token can do the same from any thread. The calling thread only waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from py_mini_racer import JSEvalException, JSOOMException, JSParseException
+
+try:  # Pinned mini-racer 0.14.1: a context on *our* event loop, no own thread.
+    from py_mini_racer._mini_racer import _make_context
+except ImportError as exc:  # pragma: no cover - only with an unsupported release
+    raise ImportError(
+        "zako.v8 needs mini-racer==0.14.1 (py_mini_racer._mini_racer._make_context is missing)"
+    ) from exc
+
+from .errors import (
+    ConversionError,
+    DeadlockError,
+    HeapLimitError,
+    ScriptCancelledError,
+    ScriptTimeoutError,
+    V8Error,
+)
+from .result import ExecutionResult, JSException
+
+__all__ = ["Engine", "DEFAULT_HEAP_LIMIT_BYTES", "DEFAULT_TIMEOUT_S", "WRAPPER_PREFIX"]
+
+DEFAULT_HEAP_LIMIT_BYTES = 256 * 1024 * 1024
+DEFAULT_TIMEOUT_S = 30.0
+#: Put before a plain script's first line; columns on line 1 are shifted back by its length.
+WRAPPER_PREFIX = "__zako_start(async function () {"
+_WRAPPER_SUFFIX = "\n});"
+#: Console messages one evaluation may buffer between two host steps.
+_CONSOLE_MAX = 10_000
+#: Extra wall time the calling thread grants the loop before giving up on it.
+_GRACE_S = 5.0
+
+_js_log = logging.getLogger("zako.js")
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+_PRELUDE_SOURCE = Path(__file__).with_name("prelude.js").read_text(encoding="utf-8")
+
+
+# --- the shared event loop ------------------------------------------------------------
+
+_loop_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid = 0
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """The process-wide loop that drives every context (started on first use).
+
+    One long-lived loop avoids mini-racer's thread per context and its
+    "Event loop is closed" noise when V8 answers after a context's own loop
+    was stopped. A forked child gets a new loop (threads do not survive fork).
+    """
+    global _loop, _loop_pid
+    loop = _loop
+    if loop is not None and _loop_pid == os.getpid():
+        return loop
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid():
+            new_loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=new_loop.run_forever, name="zako-v8-loop", daemon=True)
+            thread.start()
+            _loop, _loop_pid = new_loop, os.getpid()
+        return _loop
+
+
+# --- one evaluation -----------------------------------------------------------------------
+
+
+class _Failure(Exception):
+    """Raised inside the driver; carries the V8Error to raise in the caller."""
+
+    def __init__(self, error: V8Error) -> None:
+        self.error = error
+
+
+@dataclass(eq=False)
+class _Run:
+    specifier: str
+    ctx: Any
+    deadline: float  # loop.time() based
+    timeout_s: float
+    heap_limit: int
+    column_offset: int
+    gc_requested: bool = False
+    healthy: bool = True  # false once JS was terminated: do not ask the isolate anything
+    ab_peak: int = 0
+    cancelled: bool = False
+    started: float = field(default_factory=time.perf_counter)
+
+
+class Engine:
+    """Evaluates JavaScript in a fresh, memory- and time-limited V8 context.
+
+    ``Engine(heap_limit_bytes=256 MiB, timeout_s=30.0)``. Thread-safe: each
+    evaluation has its own context, so one engine may serve several threads
+    (contexts in different threads run in parallel).
+
+    Limits, and what they raise (each a ``V8Error``; the engine keeps
+    serving afterwards, the context involved is discarded):
+
+    - ``timeout_s`` of wall time for the whole evaluation, timers included
+      → ``ScriptTimeoutError``;
+    - ``heap_limit_bytes`` for the V8 heap, and separately for ArrayBuffer /
+      TypedArray memory (which V8's limit does not see) → ``HeapLimitError``;
+    - a promise that nothing can settle → ``DeadlockError``;
+    - a result that is not plain data → ``ConversionError``;
+    - a fired cancel token → ``ScriptCancelledError``.
+    """
+
+    def __init__(self, heap_limit_bytes: int = DEFAULT_HEAP_LIMIT_BYTES, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        if isinstance(heap_limit_bytes, bool) or not isinstance(heap_limit_bytes, int) or heap_limit_bytes <= 0:
+            raise ValueError(f"Engine heap_limit_bytes must be a positive int, got {heap_limit_bytes!r}")
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
+            raise ValueError(f"Engine timeout_s must be a positive number, got {timeout_s!r}")
+        self.heap_limit_bytes = heap_limit_bytes
+        self.timeout_s = float(timeout_s)
+        self._lock = threading.Lock()
+        self._live: set[_Run] = set()
+        self._last_heap_stats: dict[str, int] | None = None
+        self._evaluations = 0
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"Engine(heap_limit_bytes={self.heap_limit_bytes}, timeout_s={self.timeout_s})"
+
+    # --- public API ---------------------------------------------------------------
+
+    def evaluate(
+        self,
+        source: str,
+        *,
+        specifier: str = "zako-memory:main",
+        inputs: Mapping[str, Any] | None = None,
+        cancel_token: Any = None,
+    ) -> ExecutionResult:
+        """Run ``source`` as the body of an async function; its ``return`` is the value.
+
+        ``inputs`` (a JSON-able mapping) is ``globalThis.executionContext``
+        (``{}`` when None). Stack frames read ``specifier:line:column`` with
+        the lines of ``source``. ``cancel_token``: any object with
+        ``.cancelled`` and ``add_callback(fn)`` (plus ``remove_callback(fn)``
+        or a removable return value); firing it terminates the script.
+
+        Returns an ``ExecutionResult`` with ``.value`` or ``.exception`` (a
+        ``JSException`` for any thrown value and for syntax errors). Raises
+        the ``V8Error`` subclasses listed on the class, ``TypeError`` for a
+        non-str source or non-JSON-able inputs. Cost: ≈1.5 ms of context
+        set-up and tear-down plus the script's own time.
+        """
+        if not isinstance(source, str):
+            raise TypeError(f"Engine.evaluate source must be str, got {type(source).__name__}")
+        script = f"{WRAPPER_PREFIX}{source}{_WRAPPER_SUFFIX}"
+        return self._run(
+            script,
+            specifier=specifier,
+            inputs=inputs,
+            cancel_token=cancel_token,
+            column_offset=len(WRAPPER_PREFIX),
+        )
+
+    def execute_module(
+        self,
+        specifier: Any,
+        *,
+        context_type: Any,
+        loader: Any,
+        inputs: Mapping[str, Any] | None = None,
+        cancel_token: Any = None,
+    ) -> ExecutionResult:
+        """Run an ES module; the value is its namespace as a dict (``"default"``
+        for the default export) and ``declarations`` what ``zako:`` builtins
+        recorded. Delegates to ``zako.v8.module_runner.execute_module``."""
+        from .module_runner import execute_module
+
+        return execute_module(
+            self, specifier, context_type=context_type, loader=loader, inputs=inputs, cancel_token=cancel_token
+        )
+
+    def heap_stats(self) -> dict[str, int] | None:
+        """V8 heap statistics at the end of the last evaluation that could be
+        asked (``used_heap_size``, ``total_heap_size``, ``heap_size_limit``...),
+        or None before the first."""
+        stats = self._last_heap_stats
+        return dict(stats) if stats is not None else None
+
+    @property
+    def evaluations(self) -> int:
+        """How many evaluations this engine has started."""
+        return self._evaluations
+
+    @property
+    def live_contexts(self) -> int:
+        """Contexts currently running an evaluation (they close when it ends)."""
+        with self._lock:
+            return len(self._live)
+
+    def gc(self) -> int:
+        """Ask V8 to free memory (low-memory notification) in every live context.
+
+        Contexts are closed after each evaluation, so this only matters for
+        evaluations still running; the request is honoured at their next
+        idle point (waiting for a timer) and never blocks the caller.
+        Returns how many contexts were asked.
+        """
+        with self._lock:
+            runs = list(self._live)
+        for run in runs:
+            run.gc_requested = True
+        return len(runs)
+
+    def close(self) -> None:
+        """Refuse further evaluations. Running ones finish normally."""
+        self._closed = True
+
+    # --- internal hook for module execution -----------------------------------------
+
+    def _run(
+        self,
+        script: str,
+        *,
+        specifier: str,
+        inputs: Mapping[str, Any] | None = None,
+        cancel_token: Any = None,
+        extra_prelude: str | Sequence[str] | None = None,
+        result_transform: str | None = None,
+        split_result: Callable[[Any], tuple[Any, dict[str, list[Any]]]] | None = None,
+        column_offset: int = 0,
+    ) -> ExecutionResult:
+        """Run a prepared classic script in a fresh context; the module runner's hook.
+
+        Contract (stable):
+
+        - A fresh context gets the same prelude as ``evaluate`` (timers,
+          console → logger ``zako.js``, ArrayBuffer cap, heap limit,
+          ``globalThis.executionContext`` from ``inputs``).
+        - ``extra_prelude``: JS source(s) evaluated next, in order, before
+          ``script`` (e.g. builtin modules, a module registry). Give each its
+          own ``//# sourceURL=...``. If one throws, ``V8Error`` is raised
+          (it is engine code, not the user's).
+        - ``script`` must synchronously call ``__zako_start(fn)`` exactly
+          once, where ``fn`` is a function returning a promise (or value)
+          whose settlement is the result; a script that never calls it
+          raises ``V8Error``. ``//# sourceURL=<specifier>`` is appended, so
+          stack frames of ``script`` read ``specifier:line:col``.
+        - ``column_offset``: characters of wrapper put before the user's
+          text on line 1; subtracted from columns on line 1 in stacks and
+          syntax errors.
+        - ``result_transform``: JS source of a function expression, applied
+          in the context to the settled value before conversion (e.g. turn
+          a module namespace into a plain object).
+        - ``split_result``: Python callable receiving the converted value and
+          returning ``(value, declarations)`` for the ``ExecutionResult``.
+        - Throws become ``ExecutionResult.exception``; failures raise the
+          ``V8Error`` subclasses exactly as ``evaluate`` does.
+        """
+        if self._closed:
+            raise V8Error("engine is closed", module_specifier=specifier)
+        if not isinstance(script, str):
+            raise TypeError(f"script must be str, got {type(script).__name__}")
+        if not isinstance(specifier, str) or not specifier or "\n" in specifier:
+            raise ValueError(f"specifier must be a one-line non-empty str, got {specifier!r}")
+        inputs_json = _inputs_json(inputs, specifier)
+        extras = [extra_prelude] if isinstance(extra_prelude, str) else list(extra_prelude or ())
+
+        if cancel_token is not None and getattr(cancel_token, "cancelled", False):
+            raise ScriptCancelledError("evaluation cancelled before it started", module_specifier=specifier)
+
+        loop = _event_loop()
+        started = time.perf_counter()
+        cm = _make_context(loop)
+        ctx = cm.__enter__()
+        run = _Run(
+            specifier=specifier,
+            ctx=ctx,
+            deadline=loop.time() + self.timeout_s,
+            timeout_s=self.timeout_s,
+            heap_limit=self.heap_limit_bytes,
+            column_offset=column_offset,
+        )
+        with self._lock:
+            self._live.add(run)
+            self._evaluations += 1
+        cfut: concurrent.futures.Future[Any] | None = None
+        unregister: Callable[[], Any] | None = None
+        try:
+            ctx.set_hard_memory_limit(self.heap_limit_bytes)
+            prelude_call = (
+                f"{_PRELUDE_SOURCE}({{abLimit:{self.heap_limit_bytes},consoleMax:{_CONSOLE_MAX},"
+                f"inputsJson:{json.dumps(inputs_json)}}});\n//# sourceURL=zako:prelude"
+            )
+            body = f"{script}\n;void 0\n//# sourceURL={specifier}"
+            transform = f"({result_transform})" if result_transform else "undefined"
+            cfut = asyncio.run_coroutine_threadsafe(
+                _drive(run, prelude_call, extras, body, f"__zako_step({transform})"), loop
+            )
+            if cancel_token is not None:
+                unregister = _watch(cancel_token, run, cfut)
+            try:
+                outcome = cfut.result(timeout=self.timeout_s + _GRACE_S)
+            except concurrent.futures.TimeoutError:
+                cfut.cancel()
+                run.healthy = False
+                raise ScriptTimeoutError(
+                    f"script did not finish within {self.timeout_s:g} s",
+                    module_specifier=specifier,
+                    addition_message=f"timeout_s={self.timeout_s:g}",
+                ) from None
+            except concurrent.futures.CancelledError:
+                run.healthy = False
+                if run.cancelled:
+                    raise ScriptCancelledError(
+                        "script was cancelled by its cancel token", module_specifier=specifier
+                    ) from None
+                raise
+            except _Failure as failure:
+                raise failure.error from None
+        finally:
+            if unregister is not None:
+                unregister()
+            stats = None
+            if run.healthy:
+                try:
+                    stats = json.loads(ctx.heap_stats())
+                except Exception:  # a terminated isolate may refuse; stats are best effort
+                    stats = None
+            with self._lock:
+                self._live.discard(run)
+                if stats is not None:
+                    self._last_heap_stats = stats
+            cm.__exit__(None, None, None)
+
+        value, exception = outcome
+        declarations: dict[str, list[Any]] = {}
+        if exception is None and split_result is not None:
+            value, declarations = split_result(value)
+        return ExecutionResult(
+            specifier=specifier,
+            value=value,
+            exception=exception,
+            heap_stats=stats,
+            peak_heap_bytes=int(stats.get("total_heap_size", 0)) if stats else 0,
+            array_buffer_peak_bytes=run.ab_peak,
+            duration_s=time.perf_counter() - started,
+            declarations=declarations,
+        )
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _inputs_json(inputs: Any, specifier: str) -> str | None:
+    if inputs is None:
+        return None
+    if not isinstance(inputs, Mapping):
+        raise TypeError(f"inputs for {specifier!r} must be a JSON-able mapping, got {type(inputs).__name__}")
+    try:
+        return json.dumps(inputs, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"inputs for {specifier!r} are not JSON-able: {exc}") from None
+
+
+def _watch(token: Any, run: _Run, cfut: concurrent.futures.Future[Any]) -> Callable[[], Any]:
+    """Register a cancel callback; returns the function that unregisters it."""
+
+    def on_cancel(*_args: Any) -> None:
+        run.cancelled = True
+        cfut.cancel()  # thread-safe: the loop cancels the task, mini-racer terminates JS
+
+    handle = token.add_callback(on_cancel)
+    if getattr(token, "cancelled", False):
+        on_cancel()
+
+    def unregister() -> None:
+        remove = getattr(token, "remove_callback", None)
+        if remove is not None:
+            remove(on_cancel)
+        elif handle is not None:
+            for name in ("remove", "cancel", "close", "dispose"):
+                fn = getattr(handle, name, None)
+                if callable(fn):
+                    fn()
+                    break
+            else:
+                if callable(handle):
+                    handle()
+
+    return unregister
+
+
+async def _drive(run: _Run, prelude_call: str, extras: list[str], body: str, step: str) -> tuple[Any, JSException | None]:
+    """Run one evaluation on the loop. Returns (value, exception) or raises _Failure."""
+    loop = asyncio.get_running_loop()
+    ctx = run.ctx
+    spec = run.specifier
+
+    async def ev(code: str, what: str) -> Any:
+        remaining = run.deadline - loop.time()
+        if remaining <= 0:
+            raise _timeout(run, what)
+        try:
+            result = await asyncio.wait_for(ctx.eval_cancelable(code), remaining)
+        except asyncio.TimeoutError:
+            raise _timeout(run, what) from None
+        except JSOOMException:
+            run.healthy = False
+            raise _heap(run) from None
+        except (JSParseException, JSEvalException):
+            if ctx.was_hard_memory_limit_reached():
+                run.healthy = False
+                raise _heap(run) from None
+            raise
+        if ctx.was_hard_memory_limit_reached():
+            # the limit is checked after GC, so it may surface one call late
+            run.healthy = False
+            raise _heap(run)
+        return result
+
+    await ev(prelude_call, "prelude")
+    for i, extra in enumerate(extras):
+        try:
+            await ev(extra, f"extra prelude #{i}")
+        except JSEvalException as exc:
+            raise _Failure(V8Error(
+                f"extra prelude #{i} failed", exception=str(exc), module_specifier=spec,
+            )) from None
+    try:
+        await ev(body, "script")
+    except JSParseException as exc:
+        return None, _syntax_error(str(exc), spec, run.column_offset)
+    except JSEvalException as exc:  # a throw outside __zako_start (prepared scripts only)
+        return None, _top_level_error(str(exc), spec, run.column_offset)
+
+    while True:
+        text = await ev(step, "host step")
+        if not isinstance(text, str):
+            raise _Failure(V8Error("host protocol broken: step did not return text", module_specifier=spec))
+        state = json.loads(text)
+        _emit_logs(spec, state["logs"], state["dropped"])
+        run.ab_peak = max(run.ab_peak, int(state.get("ab", 0)))
+        s = state["s"]
+        if s == "ran":
+            continue
+        if s == "sleep":
+            delay = state["ms"] / 1000.0
+            remaining = run.deadline - loop.time()
+            if delay >= remaining:
+                raise _timeout(run, f"waiting {delay:g} s for a timer")
+            if run.gc_requested:
+                run.gc_requested = False
+                await loop.run_in_executor(None, ctx.low_memory_notification)
+                continue
+            await asyncio.sleep(delay)
+            continue
+        if s == "ok":
+            return state["value"], None
+        if s == "throw":
+            return None, _js_exception(state["err"], spec, run.column_offset)
+        if s == "conv":
+            raise _Failure(ConversionError(state["msg"], module_specifier=spec))
+        if s == "heap":
+            run.healthy = False
+            raise _Failure(HeapLimitError(
+                "ArrayBuffer memory limit exceeded", module_specifier=spec, exception=state["msg"],
+                addition_message=f"heap_limit_bytes={run.heap_limit}",
+            ))
+        if s == "deadlock":
+            raise _Failure(DeadlockError(
+                "event loop terminated but the promise is still pending: no timer or host call can settle it",
+                module_specifier=spec,
+            ))
+        if s == "nostart":
+            raise _Failure(V8Error("script never called __zako_start", module_specifier=spec))
+        if s == "wait":  # reserved for host calls; none exist yet, so this cannot progress
+            raise _Failure(DeadlockError("waiting for a host call that cannot complete", module_specifier=spec))
+        raise _Failure(V8Error(f"host protocol broken: unknown state {s!r}", module_specifier=spec))
+
+
+def _timeout(run: _Run, what: str) -> _Failure:
+    run.healthy = False
+    return _Failure(ScriptTimeoutError(
+        f"script did not finish within {run.timeout_s:g} s",
+        module_specifier=run.specifier,
+        addition_message=f"timeout_s={run.timeout_s:g}, while {what}",
+    ))
+
+
+def _heap(run: _Run) -> _Failure:
+    return _Failure(HeapLimitError(
+        "script exceeded the V8 heap limit",
+        module_specifier=run.specifier,
+        addition_message=f"heap_limit_bytes={run.heap_limit}",
+    ))
+
+
+def _emit_logs(spec: str, logs: list[list[str]], dropped: int) -> None:
+    for level, text in logs:
+        _js_log.log(_LEVELS.get(level, logging.INFO), "%s: %s", spec, text, extra={"specifier": spec})
+    if dropped:
+        _js_log.warning("%s: %d console messages dropped (more than %d between two host steps)",
+                        spec, dropped, _CONSOLE_MAX, extra={"specifier": spec})
+
+
+def _fix_columns(stack: str | None, spec: str, offset: int) -> str | None:
+    """Clean a JS stack for the user: columns on line 1 are shifted back by the
+    wrapper's length, and frames of the prelude and of the wrapper's own call
+    (line 1, inside the wrapper text) are dropped."""
+    if not stack:
+        return stack
+    pattern = re.compile(re.escape(spec) + r":1:(\d+)")
+    kept = []
+    for ln in stack.split("\n"):
+        if ln.startswith("    at "):
+            if "(zako:prelude:" in ln or ln.startswith("    at zako:prelude:"):
+                continue
+            m = pattern.search(ln)
+            if m and offset and int(m.group(1)) <= offset:
+                continue  # the __zako_start(...) call of the wrapper itself
+            if m and offset:
+                ln = ln[: m.start(1)] + str(int(m.group(1)) - offset) + ln[m.end(1):]
+        kept.append(ln)
+    return "\n".join(kept)
+
+
+def _js_exception(err: dict[str, Any], spec: str, offset: int) -> JSException:
+    return JSException(
+        err["message"],
+        stack=_fix_columns(err.get("stack"), spec, offset),
+        specifier=spec,
+        exception=err["exception"],
+        name=err.get("name"),
+    )
+
+
+# mini-racer reports "<file>:<line>: <Name>: <message>\n<source line>\n<caret>\n..."
+_MSG_HEAD = re.compile(r"^(?P<file>.*?):(?P<line>\d+): (?P<text>.*)$")
+
+
+def _syntax_error(text: str, spec: str, offset: int) -> JSException:
+    lines = text.split("\n")
+    head = _MSG_HEAD.match(lines[0]) if lines else None
+    if head is None:
+        return JSException(text.strip(), specifier=spec, exception=text.strip(), name="SyntaxError")
+    line = int(head.group("line"))
+    detail = head.group("text")
+    column = None
+    if len(lines) > 2 and "^" in lines[2]:
+        column = lines[2].index("^") + 1
+        if line == 1:
+            column = max(1, column - offset)
+    name, _, message = detail.partition(": ")
+    if not message:
+        name, message = "SyntaxError", detail
+    where = f"{spec}:{line}" + (f":{column}" if column else "")
+    return JSException(
+        message,
+        stack=f"{name}: {message}\n    at {where}",
+        specifier=spec,
+        exception=f"{name}: {message}",
+        name=name,
+        line=line,
+        column=column,
+    )
+
+
+def _top_level_error(text: str, spec: str, offset: int) -> JSException:
+    lines = text.split("\n")
+    head = _MSG_HEAD.match(lines[0]) if lines else None
+    detail = head.group("text") if head else lines[0]
+    stack_start = next((i for i, ln in enumerate(lines) if ln.startswith("    at ")), None)
+    stack = "\n".join(lines[stack_start - 1:]).strip() if stack_start else None
+    name, _, message = detail.partition(": ")
+    if not message:
+        name, message = None, detail
+    return JSException(
+        message,
+        stack=_fix_columns(stack, spec, offset),
+        specifier=spec,
+        exception=detail,
+        name=name,
+        line=int(head.group("line")) if head else None,
+    )

@@ -1,0 +1,402 @@
+// zako prelude: installed into every fresh context before the user's script.
+//
+// It is evaluated as an expression `(function (ctl) {...})` and called with
+// the host's controls ({abLimit, inputsJson, consoleMax}); it returns nothing.
+// The host drives the context through one global, `__zako_step`, which reports
+// the evaluation's state as JSON text (a string is the only value that crosses
+// to Python without mini-racer's object handles, and it can never hang the
+// conversion the way a BigInt does).
+//
+// Everything the host protocol relies on is captured here, before user code
+// runs, so a script that overwrites JSON, Object.keys or Array.prototype
+// cannot break the driver — only its own evaluation.
+(function (ctl) {
+  "use strict";
+  const G = globalThis;
+  const stringify = JSON.stringify;
+  const jsonParse = JSON.parse;
+  const ObjectKeys = Object.keys;
+  const ObjectGetProto = Object.getPrototypeOf;
+  const ObjectProto = Object.prototype;
+  const ObjectToString = Object.prototype.toString;
+  const defineProperty = Object.defineProperty;
+  const isArray = Array.isArray;
+  const ErrorCtor = Error;
+  const StringCtor = String;
+  const NumberCtor = Number;
+  const isFinite_ = Number.isFinite;
+  const DateNow = Date.now;
+  const ReflectConstruct = Reflect.construct;
+  const ReflectApply = Reflect.apply;
+  const SetCtor = Set;
+  const setHas = Set.prototype.has;
+  const setAdd = Set.prototype.add;
+  const setDelete = Set.prototype.delete;
+  const WeakSetCtor = WeakSet;
+  const weakHas = WeakSet.prototype.has;
+  const weakAdd = WeakSet.prototype.add;
+  const PromiseCtor = Promise;
+  const promiseThen = Promise.prototype.then;
+  const FinReg = typeof FinalizationRegistry === "function" ? FinalizationRegistry : null;
+  const ArrayBufferIsView = ArrayBuffer.isView;
+
+  function hide(name, value) {
+    defineProperty(G, name, { value, writable: true, enumerable: false, configurable: true });
+  }
+
+  // ---- state of this evaluation -------------------------------------------
+  const st = {
+    started: false,
+    done: 0,            // 0 pending, 1 fulfilled, 2 rejected
+    value: undefined,
+    uncaught: null,     // first exception thrown by a timer callback
+    overLimit: null,    // text of the ArrayBuffer cap violation, sticky
+    hostPending: 0,     // host calls not yet answered (reserved for host functions)
+    logs: [],
+    logsDropped: 0,
+    throwSite: null,    // stack of the latest instrumented `throw` of a non-Error
+    throwValue: undefined,
+  };
+
+  // ---- console -------------------------------------------------------------
+  const consoleMax = ctl.consoleMax;
+  function inspect(v, depth, seen) {
+    const t = typeof v;
+    if (t === "string") return depth === 0 ? v : stringify(v);
+    if (t === "number" || t === "boolean" || t === "undefined") return StringCtor(v);
+    if (t === "bigint") return StringCtor(v) + "n";
+    if (t === "symbol") return v.toString();
+    if (t === "function") return "[Function " + (v.name || "(anonymous)") + "]";
+    if (v === null) return "null";
+    if (v instanceof ErrorCtor) return StringCtor(v.stack || v);
+    if (seen.has(v)) return "[Circular]";
+    if (depth > 4) return isArray(v) ? "[Array]" : "[Object]";
+    seen.add(v);
+    let out;
+    try {
+      if (isArray(v)) {
+        out = "[";
+        for (let i = 0; i < v.length; i++) {
+          if (i) out += ", ";
+          if (i >= 100) { out += "... " + (v.length - 100) + " more"; break; }
+          out += inspect(v[i], depth + 1, seen);
+        }
+        out += "]";
+      } else {
+        const keys = ObjectKeys(v);
+        out = "{";
+        for (let i = 0; i < keys.length; i++) {
+          if (i) out += ", ";
+          if (i >= 100) { out += "..."; break; }
+          out += keys[i] + ": " + inspect(v[keys[i]], depth + 1, seen);
+        }
+        out += "}";
+      }
+    } finally {
+      seen.delete(v);
+    }
+    return out;
+  }
+  function format(args) {
+    let text = "";
+    for (let i = 0; i < args.length; i++) {
+      if (i) text += " ";
+      try { text += inspect(args[i], 0, new SetCtor()); }
+      catch (e) { text += "[uninspectable]"; }
+    }
+    return text;
+  }
+  function emit(level, args) {
+    if (st.logs.length >= consoleMax) { st.logsDropped++; return; }
+    st.logs[st.logs.length] = [level, format(args)];
+  }
+  const timers = { __proto__: null };
+  const counts = { __proto__: null };
+  const con = {
+    log: (...a) => emit("info", a),
+    info: (...a) => emit("info", a),
+    debug: (...a) => emit("debug", a),
+    trace: (...a) => emit("debug", [...a, new ErrorCtor("trace").stack]),
+    warn: (...a) => emit("warning", a),
+    error: (...a) => emit("error", a),
+    dir: (v) => emit("info", [v]),
+    assert: (cond, ...a) => { if (!cond) emit("error", ["Assertion failed:", ...a]); },
+    time: (label = "default") => { timers[label] = DateNow(); },
+    timeEnd: (label = "default") => {
+      if (label in timers) { emit("info", [label + ": " + (DateNow() - timers[label]) + "ms"]); delete timers[label]; }
+    },
+    count: (label = "default") => { counts[label] = (counts[label] || 0) + 1; emit("info", [label + ": " + counts[label]]); },
+  };
+  hide("console", con);
+
+  // ---- timers ----------------------------------------------------------------
+  // A plain list kept in (due, id) order; build scripts use a handful of timers.
+  let nextTimerId = 1;
+  const queue = [];
+  function schedule(t) {
+    let i = queue.length;
+    while (i > 0 && (queue[i - 1].due > t.due)) i--;
+    queue.splice(i, 0, t);
+  }
+  function addTimer(fn, delay, args, repeat) {
+    if (typeof fn !== "function") {
+      throw new TypeError("zako timers take a function callback, got " + typeof fn);
+    }
+    let ms = NumberCtor(delay);
+    if (!(ms >= 1) || ms > 2147483647) ms = repeat ? 1 : 0;
+    const t = { id: nextTimerId++, due: DateNow() + ms, ms, fn, args, repeat };
+    schedule(t);
+    return t.id;
+  }
+  function clearTimer(id) {
+    for (let i = 0; i < queue.length; i++) {
+      if (queue[i].id === id) { queue.splice(i, 1); return; }
+    }
+  }
+  hide("setTimeout", (fn, delay, ...args) => addTimer(fn, delay, args, false));
+  hide("setInterval", (fn, delay, ...args) => addTimer(fn, delay, args, true));
+  hide("clearTimeout", (id) => clearTimer(id));
+  hide("clearInterval", (id) => clearTimer(id));
+  hide("queueMicrotask", (fn) => {
+    if (typeof fn !== "function") throw new TypeError("queueMicrotask takes a function");
+    ReflectApply(promiseThen, PromiseCtor.resolve(), [fn]);
+  });
+
+  // ---- ArrayBuffer / TypedArray cap -------------------------------------------
+  // Backing stores live outside the V8 heap, so the hard heap limit does not see
+  // them. Every constructor that can allocate one is wrapped and the bytes are
+  // counted; bytes come back when the garbage collector reclaims the buffer.
+  const abLimit = ctl.abLimit;
+  let abLive = 0;
+  let abPeak = 0;
+  const accounted = new WeakSetCtor();
+  const reg = FinReg ? new FinReg((n) => { abLive -= n; }) : null;
+  function refuse(n, what) {
+    const msg = what + " of " + n + " bytes would take ArrayBuffer memory to " + (abLive + n) +
+      " bytes, over the limit of " + abLimit + " bytes";
+    if (st.overLimit === null) st.overLimit = msg;
+    throw new RangeError(msg);
+  }
+  function reserve(n, what) {
+    n = NumberCtor(n);
+    if (!(n >= 0)) return; // the real constructor reports the bad length
+    if (abLive + n > abLimit) refuse(n, what);
+  }
+  function account(buf) {
+    if (buf === null || typeof buf !== "object" || ReflectApply(weakHas, accounted, [buf])) return;
+    ReflectApply(weakAdd, accounted, [buf]);
+    const n = buf.byteLength;
+    abLive += n;
+    if (abLive > abPeak) abPeak = abLive;
+    if (reg) reg.register(buf, n);
+    if (abLive > abLimit) refuse(0, "ArrayBuffer");
+  }
+  function guardCtor(name, sizeOf, bufferOf) {
+    const Orig = G[name];
+    if (typeof Orig !== "function") return;
+    const P = new Proxy(Orig, {
+      construct(target, args, newTarget) {
+        reserve(sizeOf(args, target), name);
+        const obj = ReflectConstruct(target, args, newTarget === P ? target : newTarget);
+        account(bufferOf(obj));
+        return obj;
+      },
+    });
+    // species lookups (slice, map, subarray...) go through prototype.constructor
+    defineProperty(Orig.prototype, "constructor", { value: P, writable: true, enumerable: false, configurable: true });
+    hide(name, P);
+  }
+  const bufSize = (args) => args[0];
+  guardCtor("ArrayBuffer", bufSize, (b) => b);
+  guardCtor("SharedArrayBuffer", bufSize, (b) => b);
+  const typed = ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array",
+    "Int32Array", "Uint32Array", "Float16Array", "Float32Array", "Float64Array",
+    "BigInt64Array", "BigUint64Array"];
+  for (const name of typed) {
+    guardCtor(name, (args, target) => {
+      const a = args[0];
+      const bpe = target.BYTES_PER_ELEMENT;
+      if (typeof a !== "object" || a === null) return (NumberCtor(a) || 0) * bpe;
+      const tag = ReflectApply(ObjectToString, a, []);
+      if (tag === "[object ArrayBuffer]" || tag === "[object SharedArrayBuffer]") return 0;
+      const len = NumberCtor(a.length);
+      return len >= 0 ? len * bpe : 0;
+    }, (ta) => ta.buffer);
+  }
+  // Methods that grow or copy a buffer in place of a constructor call.
+  function guardMethod(proto, method, sizeOf, what) {
+    const orig = proto && proto[method];
+    if (typeof orig !== "function") return;
+    defineProperty(proto, method, {
+      value: function (...args) {
+        const grow = sizeOf(this, args);
+        if (grow > 0) reserve(grow, what);
+        const r = ReflectApply(orig, this, args);
+        if (r && typeof r === "object" && r !== this) account(r);
+        else if (grow > 0) { abLive += grow; if (abLive > abPeak) abPeak = abLive; }
+        return r;
+      },
+      writable: true, enumerable: false, configurable: true,
+    });
+  }
+  const growBy = (b, args) => NumberCtor(args[0]) - b.byteLength;
+  guardMethod(ArrayBuffer.prototype, "resize", growBy, "ArrayBuffer.resize");
+  guardMethod(ArrayBuffer.prototype, "transfer", (b, a) => a.length ? NumberCtor(a[0]) : b.byteLength, "ArrayBuffer.transfer");
+  guardMethod(ArrayBuffer.prototype, "transferToFixedLength", (b, a) => a.length ? NumberCtor(a[0]) : b.byteLength, "ArrayBuffer.transfer");
+  if (typeof SharedArrayBuffer === "function") guardMethod(SharedArrayBuffer.prototype, "grow", growBy, "SharedArrayBuffer.grow");
+  // WebAssembly memories and instances allocate outside both limits; build
+  // scripts have no use for them, so they are not offered.
+  delete G.WebAssembly;
+
+  // ---- result conversion --------------------------------------------------------
+  function where(path) { return path === "" ? "the result" : "result" + path; }
+  function convError(path, what, hint) {
+    const e = new ErrorCtor("cannot convert " + what + " at " + where(path) + " to plain data" + (hint ? " (" + hint + ")" : ""));
+    e.zakoConversion = true;
+    return e;
+  }
+  // Returns JSON text; NaN and ±Infinity are written as Python's json reads them.
+  function toJson(v, path, stack) {
+    switch (typeof v) {
+      case "string": return stringify(v);
+      case "boolean": return v ? "true" : "false";
+      case "undefined": return "null";
+      case "number":
+        if (isFinite_(v)) return StringCtor(v);
+        return v !== v ? "NaN" : (v > 0 ? "Infinity" : "-Infinity");
+      case "bigint": throw convError(path, "a BigInt (" + StringCtor(v) + "n)", "use Number(x) or String(x)");
+      case "symbol": throw convError(path, "a Symbol (" + v.toString() + ")");
+      case "function": throw convError(path, "a function (" + (v.name || "anonymous") + ")");
+    }
+    if (v === null) return "null";
+    if (ReflectApply(setHas, stack, [v])) throw convError(path, "a cyclic reference", "the object contains itself");
+    if (typeof v.toJSON === "function") {
+      const j = v.toJSON();
+      if (j !== v) {
+        ReflectApply(setAdd, stack, [v]);
+        try { return toJson(j, path, stack); } finally { ReflectApply(setDelete, stack, [v]); }
+      }
+    }
+    let out;
+    ReflectApply(setAdd, stack, [v]);
+    try {
+      if (isArray(v)) {
+        out = "[";
+        const n = v.length;
+        for (let i = 0; i < n; i++) {
+          if (i) out += ",";
+          out += toJson(v[i], path + "[" + i + "]", stack);
+        }
+        return out + "]";
+      }
+      const tag = ReflectApply(ObjectToString, v, []);
+      if (tag !== "[object Object]" && tag !== "[object Arguments]") {
+        const kind = tag.slice(8, -1);
+        if (v instanceof PromiseCtor || kind === "Promise") throw convError(path, "a Promise", "await it before returning");
+        if (ArrayBufferIsView(v) || kind === "ArrayBuffer" || kind === "SharedArrayBuffer") {
+          throw convError(path, "a " + kind, "use Array.from(x)");
+        }
+        if (kind === "Error" || v instanceof ErrorCtor) throw convError(path, "an Error (" + StringCtor(v) + ")");
+        if (kind === "Map" || kind === "Set" || kind === "WeakMap" || kind === "WeakSet" || kind === "RegExp" ||
+            kind === "Date" || kind === "WeakRef") {
+          throw convError(path, "a " + kind, kind === "Map" ? "use Object.fromEntries(x)" : kind === "Set" ? "use [...x]" : "");
+        }
+      }
+      const keys = ObjectKeys(v);
+      out = "{";
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i];
+        if (i) out += ",";
+        out += stringify(k) + ":" + toJson(v[k], path + (/^[A-Za-z_$][\w$]*$/.test(k) ? "." + k : "[" + stringify(k) + "]"), stack);
+      }
+      return out + "}";
+    } finally {
+      ReflectApply(setDelete, stack, [v]);
+    }
+  }
+
+  // ---- exceptions -------------------------------------------------------------------
+  function describe(e) {
+    let isErr = false;
+    try { isErr = e instanceof ErrorCtor || (e !== null && typeof e === "object" && typeof e.stack === "string" && "message" in e); } catch (_) {}
+    if (isErr) {
+      let name = "Error", message = "", stack = null, text;
+      try { name = StringCtor(e.name); } catch (_) {}
+      try { message = StringCtor(e.message); } catch (_) {}
+      try { stack = typeof e.stack === "string" ? e.stack : null; } catch (_) {}
+      try { text = StringCtor(e); } catch (_) { text = name + ": " + message; }
+      return { name, message, stack, exception: text, error: true };
+    }
+    let text;
+    try { text = typeof e === "string" ? e : inspect(e, 1, new SetCtor()); } catch (_) { text = "[unprintable value]"; }
+    const site = st.throwSite !== null && st.throwValue === e ? st.throwSite : null;
+    return { name: null, message: text, stack: site, exception: text, error: false };
+  }
+  // Records where a non-Error value is thrown (the host instruments `throw x`
+  // statements whose value is not `new ...`), since such values carry no stack.
+  hide("__zako_throw_site", function (v) {
+    const holder = {};
+    ErrorCtor.captureStackTrace(holder, G.__zako_throw_site);
+    st.throwSite = "Uncaught " + (typeof v === "string" ? v : inspect(v, 1, new SetCtor())) + holder.stack.slice(5);
+    st.throwValue = v;
+    return v;
+  });
+
+  // ---- host protocol ----------------------------------------------------------------
+  hide("executionContext", ctl.inputsJson === null ? {} : jsonParse(ctl.inputsJson));
+
+  hide("__zako_start", function (body) {
+    if (st.started) throw new ErrorCtor("__zako_start may be called only once");
+    st.started = true;
+    let p;
+    try { p = body.call(G); } catch (e) { st.done = 2; st.value = e; return "zako:started"; }
+    ReflectApply(promiseThen, p, [
+      (v) => { st.done = 1; st.value = v; },
+      (e) => { st.done = 2; st.value = e; },
+    ]);
+    return "zako:started";
+  });
+
+  // One step of the host loop: report a final state, or run the earliest due
+  // timer, or say how long to sleep. Microtasks run between two steps (they
+  // drain when the host's eval returns), which is why each step runs at most
+  // one timer callback.
+  hide("__zako_step", function (transform) {
+    const r = { logs: st.logs, dropped: st.logsDropped, ab: abPeak };
+    st.logs = [];
+    st.logsDropped = 0;
+    if (!st.started) { r.s = "nostart"; return stringify(r); }
+    if (st.overLimit !== null) { r.s = "heap"; r.msg = st.overLimit; return stringify(r); }
+    if (st.uncaught !== null) { r.s = "throw"; r.err = describe(st.uncaught.e); return stringify(r); }
+    if (st.done === 2) { r.s = "throw"; r.err = describe(st.value); return stringify(r); }
+    if (st.done === 1) {
+      let json;
+      try {
+        const v = typeof transform === "function" ? transform(st.value) : st.value;
+        json = toJson(v, "", new SetCtor());
+      } catch (e) {
+        if (e && e.zakoConversion) { r.s = "conv"; r.msg = e.message; return stringify(r); }
+        r.s = "throw"; r.err = describe(e); return stringify(r);
+      }
+      r.s = "ok";
+      return stringify(r).slice(0, -1) + ",\"value\":" + json + "}";
+    }
+    if (queue.length === 0) {
+      r.s = st.hostPending > 0 ? "wait" : "deadlock";
+      return stringify(r);
+    }
+    const t = queue[0];
+    const now = DateNow();
+    if (t.due > now) { r.s = "sleep"; r.ms = t.due - now; return stringify(r); }
+    queue.splice(0, 1);
+    if (t.repeat) { t.due = now + t.ms; schedule(t); }
+    try { ReflectApply(t.fn, G, t.args); }
+    catch (e) { if (st.uncaught === null) st.uncaught = { e }; }
+    r.s = "ran";
+    return stringify(r);
+  });
+
+  // Host functions (reserved): a promise that stays pending while the host is
+  // answering a call is not a deadlock.
+  hide("__zako_host_pending", (delta) => { st.hostPending += delta; });
+})
