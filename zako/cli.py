@@ -74,7 +74,10 @@ def _cmd_load(args: argparse.Namespace) -> int:
         print(f"zako load: {root!r} is not a directory", file=sys.stderr)
         return 2
     try:
-        state = GlobalState(cache_dir=args.cache_dir, remote_cache=args.remote_cache, jobs=args.jobs)
+        if not args.timeout > 0:
+            raise ValueError(f"--timeout must be > 0, got {args.timeout}")
+        state = GlobalState(cache_dir=args.cache_dir, remote_cache=args.remote_cache, jobs=args.jobs,
+                            timeout_s=args.timeout)
     except ValueError as e:
         print(f"zako load: {e}", file=sys.stderr)
         return 2
@@ -202,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cache_dir(p)
     p.add_argument("--remote-cache", metavar="URL", help="Bazel HTTP remote cache to share results through")
     p.add_argument("--jobs", "-j", type=_positive_int, metavar="N", help="V8 workers (default: cpu count)")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="time limit of one script evaluation (default 30)")
     loud = p.add_mutually_exclusive_group()
     loud.add_argument("--verbose", "-v", action="store_true", help="more detail, script log output")
     loud.add_argument("--quiet", "-q", action="store_true", help="errors only")
