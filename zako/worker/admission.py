@@ -8,7 +8,12 @@ task keeps the grant until the job ends, then gives it back on this loop.
 Why a loop and not the worker threads: a worker blocked in ``occupy`` holds
 a thread (and a V8 isolate) while doing nothing, and a blocking wait cannot
 be cancelled cleanly; an awaiting task costs a few hundred bytes and is
-cancelled with ``task.cancel()``.
+cancelled with ``task.cancel()`` (``acquire_async`` then withdraws the
+request from the ledger).
+
+Fast path: ``try_occupy`` on the submitting thread; only a request that is
+not free at once goes to the loop. Grants are given back with the pool's
+thread-safe ``release`` from the worker that ran the job.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from .pool import WorkerPool, _Job
@@ -24,34 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["Admission"]
 
 _log = logging.getLogger(__name__)
-
-
-async def _acquire(resource_pool: Any, request: Any, priority: int) -> Callable[[], Awaitable[None]]:
-    """Occupy ``request``; return a coroutine function that gives it back.
-
-    Accepts both shapes an ``occupy_async`` may have: an async context
-    manager, or an awaitable that returns a guard (with ``release()`` or
-    ``__exit__``).
-    """
-    acquired = resource_pool.occupy_async(request, priority=priority)
-    if hasattr(acquired, "__aenter__"):
-        await acquired.__aenter__()
-
-        async def exit_cm() -> None:
-            await acquired.__aexit__(None, None, None)
-
-        return exit_cm
-    guard = await acquired
-
-    async def exit_guard() -> None:
-        if hasattr(guard, "release"):
-            result = guard.release()
-        else:
-            result = guard.__exit__(None, None, None)
-        if asyncio.iscoroutine(result):
-            await result
-
-    return exit_guard
 
 
 class Admission:
@@ -63,7 +40,6 @@ class Admission:
         self._resource_pool = resource_pool
         self._loop = asyncio.new_event_loop()
         self._waiting: dict[_Job, asyncio.Task] = {}  # loop thread only
-        self._holding = 0  # loop thread only
         self._closing = False
         self._thread = threading.Thread(target=self._run, name=f"zako-admission-{name}", daemon=True)
         self._thread.start()
@@ -87,6 +63,16 @@ class Admission:
             pass
 
     def admit(self, job: _Job) -> None:
+        """Try the grant now; queue the wait on the loop if it is not free."""
+        try:
+            held = self._resource_pool.try_occupy(job.request, job.priority)
+            grant = held.__enter__()
+        except Exception as exc:  # unknown resource, oversized hard request
+            self._pool._admission_failed(job, exc)
+            return
+        if grant is not None:
+            self._pool._admitted(job, lambda: held.__exit__(None, None, None))
+            return
         self._call(self._start, job)
 
     def cancel(self, job: _Job, handle: Any = None) -> None:
@@ -102,6 +88,11 @@ class Admission:
     # --- loop thread -----------------------------------------------------------
 
     def _start(self, job: _Job) -> None:
+        from .pool import _ADMITTING
+
+        if job.state != _ADMITTING:  # cancelled on its way here
+            self._pool._admission_failed(job, None)
+            return
         self._waiting[job] = self._loop.create_task(self._hold(job))
 
     def _cancel(self, job: _Job) -> None:
@@ -110,35 +101,21 @@ class Admission:
             task.cancel()
 
     def _maybe_stop(self) -> None:
-        if self._closing and not self._waiting and not self._holding:
+        if self._closing and not self._waiting:
             self._loop.stop()
 
     async def _hold(self, job: _Job) -> None:
         pool = self._pool
+        resources = self._resource_pool
         try:
-            try:
-                exit_grant = await _acquire(self._resource_pool, job.request, job.priority)
-            except asyncio.CancelledError:
-                pool._admission_failed(job, None)
-                return
-            except BaseException as exc:
-                pool._admission_failed(job, exc)
-                return
+            grant = await resources.occupy_async(job.request, job.priority)
+        except asyncio.CancelledError:
+            pool._admission_failed(job, None)  # the job was cancelled first
+            return
+        except BaseException as exc:
+            pool._admission_failed(job, exc)
+            return
         finally:
             self._waiting.pop(job, None)
-            self._loop.call_soon(self._maybe_stop)
-        self._holding += 1
-        released = asyncio.Event()
-        loop = self._loop
-        try:
-            pool._admitted(job, lambda: loop.call_soon_threadsafe(released.set))
-            await released.wait()
-        except asyncio.CancelledError:
-            pass  # loop shutting down: give the grant back below
-        finally:
-            try:
-                await exit_grant()
-            except Exception:
-                _log.exception("releasing resources %r failed", job.request)
-            self._holding -= 1
             self._maybe_stop()
+        pool._admitted(job, lambda: resources.release(grant))
