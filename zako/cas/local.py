@@ -1,0 +1,314 @@
+"""The local, on-disk content-addressed store."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+from blake3 import blake3 as _Blake3
+
+from .blob_range import BlobRange, check_range
+from .digest import CHUNK_BYTES, Digest
+from .errors import BlobNotFoundError, CorruptBlobError, DigestMismatchError
+from .reader import BlobReader
+
+__all__ = ["LocalCas"]
+
+_TEMP_PREFIX = ".tmp-"
+_FULL = BlobRange()
+
+
+def _require_digest(digest) -> Digest:
+    if not isinstance(digest, Digest):
+        raise TypeError(f"expected a Digest, got {type(digest).__name__} {digest!r}")
+    return digest
+
+
+def _write_all(fd: int, view: memoryview) -> None:
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+class LocalCas:
+    """Blobs as read-only files ``root/<first 2 hex>/<hex>``, named by blake3.
+
+    Writes go to a temporary file (in the blob's directory, or ``root/tmp``
+    when the digest is only known after streaming), are fsynced, then
+    renamed over the final name: a crash or kill leaves at worst a stray
+    ``.tmp-*`` file (see :meth:`remove_stale_temp_files`), never a partial
+    blob under its final name. Concurrent writers of the same blob are safe:
+    the bytes are identical and rename is atomic.
+
+    Reads of a whole blob are verified while they stream; a blob whose file
+    size or hash no longer matches raises :class:`CorruptBlobError` and the
+    bad file is removed so that the next store of that digest repairs it.
+    Stateless beyond the directory, so safe to share between threads and
+    processes. ``fsync=False`` trades power-loss durability for speed.
+    """
+
+    def __init__(self, root: str | os.PathLike, *, fsync: bool = True) -> None:
+        self.root = Path(root)
+        self.fsync = fsync
+        self._tmp_dir = self.root / "tmp"
+        self._tmp_dir.mkdir(parents=True, exist_ok=True)
+        self._root_str = os.fspath(self.root)
+
+    def __repr__(self) -> str:
+        return f"LocalCas({self._root_str!r})"
+
+    # --- paths ----------------------------------------------------------------
+
+    def _path_str(self, digest: Digest) -> str:
+        h = digest._hex
+        return os.path.join(self._root_str, h[:2], h)
+
+    def path_for(self, digest: Digest) -> Path:
+        """Where ``digest`` lives (or would live); no I/O."""
+        return Path(self._path_str(_require_digest(digest)))
+
+    def local_path(self, digest: Digest) -> Path:
+        """Path of the stored blob, for hard-linking or mapping. Do not write to it.
+
+        Raises :class:`BlobNotFoundError` if the blob is not stored.
+        """
+        if self.check(digest) is None:
+            raise BlobNotFoundError(f"blob {digest} is not in {self!r}", digest=digest)
+        return self.path_for(digest)
+
+    # --- queries --------------------------------------------------------------
+
+    def check(self, digest: Digest) -> int | None:
+        """Size of the stored blob, or ``None`` if absent. One ``stat``.
+
+        A file whose size differs from the digest's counts as absent (it is
+        corrupt; the next store replaces it).
+        """
+        try:
+            st = os.stat(self._path_str(_require_digest(digest)))
+        except FileNotFoundError:
+            return None
+        return st.st_size if st.st_size == digest.size_bytes else None
+
+    def contains(self, digest: Digest) -> bool:
+        """True if the blob is stored (see :meth:`check`)."""
+        return self.check(digest) is not None
+
+    __contains__ = contains
+
+    # --- writes ---------------------------------------------------------------
+
+    def store(self, digest: Digest, data: bytes | bytearray | memoryview) -> Digest:
+        """Store ``data`` under ``digest``; returns ``digest``.
+
+        Raises :class:`DigestMismatchError` (nothing written) if ``data``
+        does not hash to ``digest``. Storing a blob already present is a
+        cheap no-op. Cost: one hash pass, one write, one fsync.
+        """
+        _require_digest(digest)
+        actual = Digest.of_bytes(data)
+        if actual != digest:
+            raise DigestMismatchError(
+                f"data given for blob {digest} hashes to {actual}; not stored in {self!r}",
+                expected=digest, actual=actual)
+        self._store_verified(digest, memoryview(data).cast("B"))
+        return digest
+
+    def _store_verified(self, digest: Digest, view: memoryview) -> None:
+        # Caller has hashed ``view`` to ``digest``.
+        final = self._path_str(digest)
+        try:
+            if os.stat(final).st_size == digest.size_bytes:
+                return
+        except FileNotFoundError:
+            pass
+        directory = os.path.dirname(final)
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=directory)
+        try:
+            try:
+                _write_all(fd, view)
+                if self.fsync:
+                    os.fsync(fd)
+                os.fchmod(fd, 0o444)
+            finally:
+                os.close(fd)
+            os.replace(tmp, final)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+
+    def store_stream(self, stream: BinaryIO, expected: Digest | None = None) -> Digest:
+        """Store everything left in ``stream``; returns its digest.
+
+        Hashes while copying into a temporary file in ``root/tmp``, then
+        renames it into place, so memory stays at one chunk whatever the
+        size. With ``expected`` set, bytes hashing to anything else raise
+        :class:`DigestMismatchError` and nothing is stored.
+        """
+        if expected is not None:
+            _require_digest(expected)
+        fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=self._tmp_dir)
+        try:
+            try:
+                digest = _copy_hashing(stream, fd)
+                if expected is not None and digest != expected:
+                    raise DigestMismatchError(
+                        f"stream given for blob {expected} hashes to {digest}; "
+                        f"not stored in {self!r}",
+                        expected=expected, actual=digest)
+                if self.fsync:
+                    os.fsync(fd)
+                os.fchmod(fd, 0o444)
+            finally:
+                os.close(fd)
+            final = self._path_str(digest)
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            os.replace(tmp, final)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+        return digest
+
+    def store_file(self, path: str | os.PathLike, expected: Digest | None = None) -> Digest:
+        """Store a copy of the file at ``path`` (streamed); returns its digest.
+
+        ``OSError`` if it cannot be read; see :meth:`store_stream` for ``expected``.
+        """
+        with open(path, "rb", buffering=0) as f:
+            return self.store_stream(f, expected)
+
+    def delete(self, digest: Digest) -> bool:
+        """Remove the blob; True if it was there."""
+        try:
+            os.unlink(self._path_str(_require_digest(digest)))
+            return True
+        except FileNotFoundError:
+            return False
+
+    def remove_stale_temp_files(self, older_than_s: float = 3600.0) -> int:
+        """Delete ``.tmp-*`` files left by killed writers; returns how many.
+
+        Only files untouched for ``older_than_s`` seconds are removed, so
+        writers still running in other processes are not disturbed.
+        """
+        cutoff = time.time() - older_than_s
+        removed = 0
+        dirs = [self._tmp_dir_str()]
+        with os.scandir(self._root_str) as it:
+            dirs.extend(e.path for e in it if e.is_dir() and len(e.name) == 2)
+        for directory in dirs:
+            try:
+                entries = list(os.scandir(directory))
+            except FileNotFoundError:
+                continue
+            for e in entries:
+                if e.name.startswith(_TEMP_PREFIX):
+                    try:
+                        if e.stat().st_mtime <= cutoff:
+                            os.unlink(e.path)
+                            removed += 1
+                    except FileNotFoundError:
+                        pass
+        return removed
+
+    def _tmp_dir_str(self) -> str:
+        return os.fspath(self._tmp_dir)
+
+    # --- reads ----------------------------------------------------------------
+
+    def fetch(self, digest: Digest, range: BlobRange = _FULL) -> BlobReader:
+        """Binary file object positioned at ``range.start``, limited to the range.
+
+        A read of the whole blob is verified as it streams (the read reaching
+        the end raises :class:`CorruptBlobError` on a mismatch). Partial reads
+        are not hashed, but the file size is checked. Raises
+        :class:`RangeError` (before any I/O) if the range does not fit,
+        :class:`BlobNotFoundError` if the blob is absent. Close the result.
+        """
+        start, stop = check_range(_require_digest(digest), range)
+        path = self._path_str(digest)
+        try:
+            f = open(path, "rb", buffering=0)
+        except FileNotFoundError:
+            raise BlobNotFoundError(f"blob {digest} is not in {self!r}", digest=digest) from None
+        try:
+            st = os.fstat(f.fileno())
+            if st.st_size != digest.size_bytes:
+                raise self._corrupt(digest, path, f"file holds {st.st_size} bytes", st)
+            if start:
+                f.seek(start)
+        except BaseException:
+            f.close()
+            raise
+        verify = digest if range.covers_whole(digest.size_bytes) else None
+
+        def fail(actual: Digest | None) -> BaseException:
+            what = "ended early" if actual is None else f"hashes to {actual}"
+            return self._corrupt(digest, path, what, st)
+
+        return BlobReader(f, stop - start, verify=verify, fail=fail, name=path)
+
+    def read_bytes(self, digest: Digest, range: BlobRange = _FULL) -> bytes:
+        """The bytes of ``range``; whole-blob reads are verified before returning."""
+        with self.fetch(digest, range) as reader:
+            return reader.read()
+
+    def verify(self, digest: Digest) -> bool:
+        """Hash the stored blob end to end; True if intact.
+
+        Raises :class:`CorruptBlobError` (and removes the bad file) if not,
+        :class:`BlobNotFoundError` if absent. Streams: memory stays at one chunk.
+        """
+        buf = bytearray(CHUNK_BYTES)
+        with self.fetch(digest) as reader:
+            while reader.readinto(buf):
+                pass
+        return True
+
+    def _corrupt(self, digest: Digest, path: str, what: str, st: os.stat_result) -> CorruptBlobError:
+        # Remove the bad file unless a writer has already replaced it, so the
+        # next store of this digest repairs the store.
+        try:
+            now = os.stat(path)
+            if (now.st_ino, now.st_dev) == (st.st_ino, st.st_dev):
+                os.unlink(path)
+        except OSError:
+            pass
+        return CorruptBlobError(
+            f"blob {digest} in {self!r} is corrupt: {path} {what}; bad copy discarded",
+            digest=digest, path=path)
+
+
+def _copy_hashing(stream: BinaryIO, fd: int) -> Digest:
+    hasher = _Blake3()
+    size = 0
+    readinto = getattr(stream, "readinto", None)
+    buf = bytearray(CHUNK_BYTES)
+    view = memoryview(buf)
+    while True:
+        if readinto is not None:
+            n = readinto(view)
+            if not n:
+                break
+            chunk = view[:n]
+        else:
+            data = stream.read(CHUNK_BYTES)
+            if not data:
+                break
+            chunk = memoryview(data)
+            n = len(chunk)
+        hasher.update(chunk)
+        _write_all(fd, chunk)
+        size += n
+    return Digest._trusted(size, hasher.digest())
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
