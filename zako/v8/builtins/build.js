@@ -4,11 +4,12 @@ const NAME = /^[A-Za-z0-9_\-.+]+$/;
 const globs = new WeakSet();
 const seen = new Map(); // name -> location of its first declaration
 
-function stringList(value, what) {
+function stringList(value, what, allowEmpty = true) {
   const list = typeof value === "string" ? [value] : value;
   if (!Array.isArray(list) || !list.every((s) => typeof s === "string" && s.length > 0)) {
     throw new TypeError(`${what} must be a non-empty string or an array of them, got ${JSON.stringify(value)}`);
   }
+  if (!allowEmpty && list.length === 0) throw new TypeError(`${what} must name at least one pattern`);
   return list.slice();
 }
 
@@ -24,7 +25,7 @@ export function glob(include, options = {}) {
     if (key !== "exclude") throw new TypeError(`glob(): unknown option ${JSON.stringify(key)} (options: exclude)`);
   }
   const pattern = {
-    include: stringList(include, "glob() include"),
+    include: stringList(include, "glob() include", false),
     exclude: options.exclude === undefined ? [] : stringList(options.exclude, "glob() exclude"),
   };
   globs.add(pattern);
