@@ -603,3 +603,127 @@ def test_many_submitters_all_get_results():
     assert results == [[k * 100 + i for i in range(50)] for k in range(6)]
     assert stats.jobs_done == 300 and stats.started <= 3
     assert fake.max_running <= 3
+
+
+# --- resource admission ---------------------------------------------------------------
+
+
+def test_admission_bounds_running_jobs_and_starts_workers_only_for_admitted_work():
+    from zako.resource import ResourcePool
+
+    fake = Fake()
+    gate = threading.Event()
+    started = threading.Semaphore(0)
+    resources = ResourcePool({"cpu": 8, "memory": 200})
+    pool = WorkerPool(fake, PoolConfig(max_workers=4), resource_pool=resources, default_request={"memory": 100})
+    with pool.start():
+        futures = [pool.submit(blocker(gate, started)) for _ in range(5)]
+        acquire_n(started, 2)
+        stats = pool.stats()
+        assert (stats.busy_workers, stats.admitting, stats.queued) == (2, 3, 3)
+        assert stats.live_workers == 2  # nobody holds a thread while waiting for memory
+        assert resources.snapshot()["in_use"]["memory"] == 200
+        gate.set()
+        for f in futures:
+            f.result(WAIT)
+    assert fake.max_running == 2
+    assert resources.snapshot()["in_use"]["memory"] == 0
+
+
+def test_job_cancelled_while_waiting_for_resources_never_runs_and_leaks_nothing():
+    from zako.resource import ResourcePool
+
+    fake = Fake()
+    gate = threading.Event()
+    started = threading.Semaphore(0)
+    ran = []
+    resources = ResourcePool({"memory": 100})
+    with WorkerPool(fake, PoolConfig(max_workers=2), resource_pool=resources).start() as pool:
+        holder = pool.submit(blocker(gate, started), resources={"memory": 100})
+        acquire_n(started, 1)
+        source = CancelSource()
+        victim = pool.submit(lambda s, t: ran.append(1), source.token, resources={"memory": 100})
+        wait_until(lambda: resources.snapshot()["waiting"] == 1)
+        source.cancel()
+        assert victim.cancelled()
+        wait_until(lambda: resources.snapshot()["waiting"] == 0 and pool.stats().admitting == 0)
+        gate.set()
+        holder.result(WAIT)
+        # The freed memory goes to later work, not to the cancelled job.
+        assert pool.submit(state_id, resources={"memory": 100}).result(WAIT) >= 1
+    assert ran == []
+    assert resources.snapshot()["in_use"]["memory"] == 0
+    assert pool.stats().jobs_cancelled == 1
+
+
+def test_resources_are_released_when_a_job_fails():
+    from zako.resource import ResourcePool
+
+    resources = ResourcePool({"memory": 100})
+
+    def boom(state, token):
+        raise OSError("disk on fire")
+
+    with WorkerPool(Fake(), PoolConfig(max_workers=1), resource_pool=resources).start() as pool:
+        for _ in range(3):  # each job needs all memory: a leak would hang the next
+            with pytest.raises(OSError):
+                pool.submit(boom, resources={"memory": 100}).result(WAIT)
+    assert resources.snapshot()["in_use"]["memory"] == 0
+
+
+def test_unknown_resource_fails_the_job():
+    from zako.exceptions import UnknownResourceError
+    from zako.resource import ResourcePool
+
+    with WorkerPool(Fake(), PoolConfig(max_workers=1), resource_pool=ResourcePool({"cpu": 2})).start() as pool:
+        future = pool.submit(state_id, resources={"cpus": 1})
+        with pytest.raises(UnknownResourceError, match="cpus"):
+            future.result(WAIT)
+        assert pool.submit(state_id, resources={"cpu": 1}).result(WAIT) >= 1
+        assert pool.stats().jobs_failed == 1
+
+
+def test_resources_without_a_resource_pool_are_refused():
+    with WorkerPool(Fake(), PoolConfig(max_workers=1)) as pool:
+        with pytest.raises(WorkerPoolError, match="no resource_pool"):
+            pool.submit(state_id, resources={"cpu": 1})
+
+
+def test_shutdown_cancels_jobs_waiting_for_resources():
+    from zako.resource import ResourcePool
+
+    fake = Fake()
+    gate = threading.Event()
+    started = threading.Semaphore(0)
+    resources = ResourcePool({"memory": 1})
+    pool = WorkerPool(fake, PoolConfig(max_workers=2), resource_pool=resources, default_request={"memory": 1}).start()
+    holder = pool.submit(blocker(gate, started))
+    acquire_n(started, 1)
+    waiting = [pool.submit(state_id) for _ in range(3)]
+    pool.shutdown(wait=False, cancel_pending=True)
+    assert all(f.cancelled() for f in waiting)
+    gate.set()
+    pool.shutdown(wait=True)
+    holder.result(WAIT)
+    assert not worker_threads()
+    assert resources.snapshot()["in_use"]["memory"] == 0 and resources.snapshot()["waiting"] == 0
+
+
+def test_shutdown_without_cancel_runs_jobs_waiting_for_resources():
+    from zako.resource import ResourcePool
+
+    fake = Fake()
+    gate = threading.Event()
+    started = threading.Semaphore(0)
+    resources = ResourcePool({"memory": 1})
+    pool = WorkerPool(fake, PoolConfig(max_workers=2), resource_pool=resources, default_request={"memory": 1}).start()
+    holder = pool.submit(blocker(gate, started))
+    acquire_n(started, 1)
+    waiting = [pool.submit(state_id) for _ in range(3)]
+    closer = threading.Thread(target=pool.shutdown)
+    closer.start()
+    gate.set()
+    closer.join(WAIT)
+    assert not closer.is_alive()
+    assert holder.result(0) and all(f.result(0) >= 1 for f in waiting)
+    assert not worker_threads()
