@@ -1,0 +1,9 @@
+// All `zako:` builtin module declarations. Point tsconfig's "types" or
+// "include" at this file (or copy it next to your build files) so editors
+// complete `import ... from "zako:build"` and friends.
+/// <reference path="./core.d.ts" />
+/// <reference path="./project.d.ts" />
+/// <reference path="./build.d.ts" />
+/// <reference path="./rule.d.ts" />
+/// <reference path="./toolchain.d.ts" />
+/// <reference path="./config.d.ts" />
