@@ -28,7 +28,9 @@ import re
 import resource
 import threading
 import time
-from concurrent.futures import CancelledError, Future, wait, FIRST_COMPLETED
+import logging
+import queue
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -45,6 +47,8 @@ from .manifest import Manifest, read_manifest
 from .model import LoadResult, Package, Target, canonical_json
 
 __all__ = ["load_project", "LoadOptions"]
+
+_log = logging.getLogger(__name__)
 
 _FRAME = re.compile(r"\(?([^()\s]+?):(\d+)(?::\d+)?\)?\s*$")
 _WHO_LINE = re.compile(r"from ([^\s:]+):(\d+)")
@@ -185,6 +189,8 @@ class _Loader:
         self._sources: dict[str, str] = {}
         # (package, target name) -> declared dep texts, for the line of a missing dep
         self._dep_texts: dict[tuple[str, str], list[str]] = {}
+        self._writer: ThreadPoolExecutor | None = None
+        self._writes: list[Future] = []
 
     # problems ----------------------------------------------------------------
 
@@ -233,8 +239,27 @@ class _Loader:
             return None
 
     def cache_store(self, script: str, ctx: str, inputs_json: str, files: list[str] | None, payload: dict) -> None:
+        """Store a result in the background: file creation is slow on many
+        file systems and must not hold up the next evaluation's host work."""
         if not self.options.use_cache or files is None:
             return
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zako-cache-write")
+        self._writes.append(self._writer.submit(self._cache_store_now, script, ctx, inputs_json, files, payload))
+
+    def finish_writes(self) -> None:
+        if self._writer is None:
+            return
+        self._writer.shutdown(wait=True)
+        self._writer = None
+        for fut in self._writes:
+            exc = fut.exception()
+            if exc is not None:  # a cache must never fail a load
+                _log.warning("could not store an evaluation result in the cache: %s", exc)
+                break
+        self._writes.clear()
+
+    def _cache_store_now(self, script: str, ctx: str, inputs_json: str, files: list[str], payload: dict) -> None:
         sd = self.digests.digest(script)
         imports = self._imports_digests(files)
         if sd is None or imports is None:
@@ -541,9 +566,11 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
                 project = _merge_project(project, payload.get("project"))
 
         # 2. every build file, pipelined: lookups on this thread, misses to the pool
-        inputs_base = {"project": project}
         project_json = canonical_json(project)
         by_future: dict[Future, PackageEntry] = {}
+        # Completed futures arrive here in completion order: one callback per
+        # future instead of concurrent.futures.wait's waiter on every pending one.
+        done_queue: queue.SimpleQueue[Future] = queue.SimpleQueue()
         for e in valid_entries:
             inputs = {"project": project, "package": e.path}
             inputs_json = '{"package":' + json.dumps(e.path) + ',"project":' + project_json + "}"
@@ -559,22 +586,20 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
             fut = ld.submit(e.build_file, "build", inputs)
             by_future[fut] = e
             futures[fut] = (inputs_json, e)
-        pending = set(by_future)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                e = by_future.pop(fut)
-                inputs_json, _ = futures.pop(fut)
-                payload, files = ld.outcome(e.build_file, fut)
-                if payload is not None:
-                    ld.evaluated.append(e.path)
-                    ld.cache_store(e.build_file, "build", inputs_json, files, payload)
-                    pkg = ld.build_package(e, payload, cached=False)
-                    if pkg is not None:
-                        packages.append(pkg)
-                if progress:
-                    progress(1)
-        del inputs_base
+            fut.add_done_callback(done_queue.put)
+        for _ in range(len(by_future)):
+            fut = done_queue.get()
+            e = by_future.pop(fut)
+            inputs_json, _ = futures.pop(fut)
+            payload, files = ld.outcome(e.build_file, fut)
+            if payload is not None:
+                ld.evaluated.append(e.path)
+                ld.cache_store(e.build_file, "build", inputs_json, files, payload)
+                pkg = ld.build_package(e, payload, cached=False)
+                if pkg is not None:
+                    packages.append(pkg)
+            if progress:
+                progress(1)
         packages.sort(key=lambda p: ld.interner.resolve(p.path))
         ld.check_deps(packages, entries)
     except _Stop:
@@ -583,6 +608,7 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
         if not keep_going:
             raise LoadFailed(ld.problems[:1]) from None
     finally:
+        ld.finish_writes()
         try:
             state.cas.flush()
         except Exception:  # noqa: BLE001 - an upload failure must not fail the load
