@@ -66,7 +66,10 @@ class NginxServer:
 
 
 def find_nginx() -> str | None:
-    """Path of the nginx binary, or None."""
+    """Path of the nginx binary (``$ZAKO_NGINX`` if set), or None."""
+    override = os.environ.get("ZAKO_NGINX")
+    if override:
+        return override if os.access(override, os.X_OK) else None
     return shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
          if os.access(p, os.X_OK)), None)

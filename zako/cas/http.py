@@ -115,10 +115,11 @@ class HttpCas:
             self._conns.add(conn)
         return conn
 
-    def _give_back(self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse | None) -> None:
+    def _give_back(self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse,
+                   complete: bool = True) -> None:
         # Reuse only a connection whose response was read to the end and that
         # the server keeps open; otherwise its state is unknown.
-        reusable = resp is None or (resp.isclosed() and not resp.will_close)
+        reusable = complete and resp.isclosed() and not resp.will_close
         if reusable and getattr(self._local, "conn", None) is None:
             self._local.conn = conn
         else:
@@ -359,7 +360,7 @@ class HttpCas:
             conn.close()
             raise
         return BlobReader(resp, stop - start, verify=digest if whole else None, fail=fail,
-                          on_close=lambda _complete: self._give_back(conn, resp),
+                          on_close=lambda complete: self._give_back(conn, resp, complete),
                           name=self._url(path))
 
     def read_bytes(self, digest: Digest, range: BlobRange = _FULL) -> bytes:
