@@ -166,6 +166,8 @@ def test_start_twice_and_submit_outside_lifetime_raise():
     pool.shutdown()
     with pytest.raises(WorkerPoolError, match="shut down"):
         pool.submit(state_id)
+    with pytest.raises(WorkerPoolError, match="shut down"):
+        pool.start()
     pool.shutdown()  # idempotent
 
 
@@ -331,6 +333,23 @@ def test_gc_waits_for_a_busy_worker_to_finish_its_job():
         assert fake.states[0].gc_runs == 1
 
 
+def test_gc_from_inside_a_job_does_not_wait_for_itself():
+    fake = Fake()
+    with WorkerPool(fake, PoolConfig(max_workers=1)) as pool:
+        assert pool.submit(lambda s, t: pool.gc(timeout=WAIT)).result(WAIT) == 0
+        wait_until(lambda: fake.states[0].gc_runs == 1)  # ran right after that job
+
+
+def test_map_timeout_cancels_what_is_left():
+    fake = Fake()
+    gate = threading.Event()
+    with WorkerPool(fake, PoolConfig(max_workers=1)) as pool:
+        with pytest.raises(TimeoutError):
+            pool.map([blocker(gate)] * 3, timeout=0.05)
+        gate.set()
+    assert pool.stats().jobs_cancelled == 3
+
+
 def test_gc_on_empty_pool_returns_zero():
     with WorkerPool(Fake(), PoolConfig(max_workers=2)) as pool:
         assert pool.gc() == 0
@@ -401,7 +420,8 @@ def test_map_preserves_input_order():
         return job
 
     with WorkerPool(fake, PoolConfig(max_workers=4)) as pool:
-        assert list(pool.map(make(i) for i in range(40))) == list(range(40))
+        assert pool.map(make(i) for i in range(40)) == list(range(40))
+        assert pool.map([]) == []
 
 
 def test_map_raises_first_failure_and_cancels_rest():
@@ -417,9 +437,8 @@ def test_map_raises_first_failure_and_cancels_rest():
         ran.append(1)
 
     with WorkerPool(fake, PoolConfig(max_workers=1)) as pool:
-        results = pool.map([fail] + [record] * 5)
         with pytest.raises(KeyError):
-            next(results)
+            pool.map([fail] + [record] * 5)
         gate.set()
     assert pool.stats().jobs_cancelled >= 4
     assert len(ran) <= 1
@@ -568,7 +587,7 @@ def test_stats_is_a_mapping_snapshot():
     with WorkerPool(Fake(), PoolConfig(max_workers=1)) as pool:
         pool.submit(state_id).result(WAIT)
         stats = pool.stats()
-    assert stats["jobs_done"] == 1 and stats["live"] == stats.live_workers
+    assert stats["jobs_done"] == 1 and stats["done"] == 1 and stats["live"] == stats.live_workers
     assert set(stats["retired"]) == set(RETIRE_REASONS)
     assert dict(stats)["started"] == 1
 

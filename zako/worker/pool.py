@@ -66,6 +66,9 @@ def _shutdown_all_pools() -> None:
             _log.exception("shutting down %r at exit failed", pool)
 
 
+_STATS_ALIASES = ("live", "busy", "done", "failed", "cancelled")
+
+
 @dataclass(frozen=True)
 class PoolStats(Mapping):
     """A consistent snapshot of a pool (also readable as a mapping).
@@ -75,7 +78,8 @@ class PoolStats(Mapping):
     wait for resources); ``started`` counts every worker thread ever
     started; ``retired`` counts ended workers by reason (one of
     ``RETIRE_REASONS``); ``jobs_done``/``jobs_failed``/``jobs_cancelled``
-    count finished futures by outcome.
+    count finished futures by outcome. Short aliases: ``live``, ``busy``,
+    ``done``, ``failed``, ``cancelled``.
     """
 
     live_workers: int
@@ -96,8 +100,20 @@ class PoolStats(Mapping):
     def busy(self) -> int:
         return self.busy_workers
 
+    @property
+    def done(self) -> int:
+        return self.jobs_done
+
+    @property
+    def failed(self) -> int:
+        return self.jobs_failed
+
+    @property
+    def cancelled(self) -> int:
+        return self.jobs_cancelled
+
     def __getitem__(self, key: str) -> Any:
-        if key in self.__dataclass_fields__ or key in ("live", "busy"):
+        if key in self.__dataclass_fields__ or key in _STATS_ALIASES:
             return getattr(self, key)
         raise KeyError(key)
 
@@ -263,6 +279,8 @@ class WorkerPool:
         Returns the pool.
         """
         with self._lock:
+            if self._closing:
+                raise WorkerPoolError(f"worker pool {self._name!r} is shut down; it cannot be started again")
             if self._started:
                 raise WorkerPoolError(f"worker pool {self._name!r} was already started")
             self._started = True
@@ -389,26 +407,25 @@ class WorkerPool:
         *,
         timeout: float | None = None,
         priority: int = 0,
-    ) -> Iterator[Any]:
-        """Submit every input now; yield the outputs in input order.
+    ) -> list[Any]:
+        """Run every input; return the outputs as a list in input order.
 
-        The first failed job's exception is raised when its turn comes; the
-        jobs not yet consumed are then cancelled (as they are if the
-        iterator is closed early). ``timeout`` bounds the whole iteration.
+        All inputs are submitted first (blocking at ``queue_limit`` while
+        the workers drain the queue). If a job failed, its exception is
+        raised once the earlier outputs are in, and every job not finished
+        yet is cancelled. ``timeout`` (seconds) bounds the whole call and
+        raises ``TimeoutError``, also cancelling what is left.
         """
         futures = [self.submit(x, cancel_token, priority=priority) for x in inputs]
         deadline = None if timeout is None else time.monotonic() + timeout
-
-        def results() -> Iterator[Any]:
-            try:
-                for future in futures:
-                    left = None if deadline is None else max(0.0, deadline - time.monotonic())
-                    yield future.result(left)
-            finally:
-                for future in futures:
-                    future.cancel()
-
-        return results()
+        try:
+            return [
+                future.result(None if deadline is None else max(0.0, deadline - time.monotonic()))
+                for future in futures
+            ]
+        finally:
+            for future in futures:
+                future.cancel()  # no-op for finished futures
 
     def _new_job(self, input: Any, token: CancelToken | None, resources: Any, priority: int) -> _Job:
         if isinstance(priority, bool) or not isinstance(priority, int):
@@ -756,12 +773,16 @@ class WorkerPool:
         closed). Returns how many workers ran ``gc``. ``timeout`` (seconds)
         bounds the wait; requests still pending then run later.
         """
+        me = threading.current_thread()
         with self._lock:
             requests = []
             for worker in self._workers:
                 request = _GcRequest()
                 worker.gc_requests.append(request)
-                requests.append(request)
+                # A job calling gc() on its own pool cannot wait for its own
+                # worker, which collects right after this job instead.
+                if worker.thread is not me:
+                    requests.append(request)
             self._work_cv.notify_all()
         deadline = None if timeout is None else time.monotonic() + timeout
         for request in requests:
