@@ -675,6 +675,24 @@ def test_job_cancelled_while_waiting_for_resources_never_runs_and_leaks_nothing(
     assert pool.stats().jobs_cancelled == 1
 
 
+def test_admitted_job_cancelled_before_start_gives_its_grant_back():
+    from zako.resource import ResourcePool
+
+    fake = Fake()
+    gate = threading.Event()
+    started = threading.Semaphore(0)
+    resources = ResourcePool({"memory": 100})
+    with WorkerPool(fake, PoolConfig(max_workers=1), resource_pool=resources).start() as pool:
+        busy = pool.submit(blocker(gate, started))  # no request: holds no memory
+        acquire_n(started, 1)
+        admitted = pool.submit(state_id, resources={"memory": 100})
+        assert resources.snapshot()["in_use"]["memory"] == 100  # granted, waiting for a worker
+        assert admitted.cancel()
+        assert resources.snapshot()["in_use"]["memory"] == 0
+        gate.set()
+        busy.result(WAIT)
+
+
 def test_resources_are_released_when_a_job_fails():
     from zako.resource import ResourcePool
 

@@ -493,12 +493,18 @@ class WorkerPool:
             self._admitting.discard(job)
             if self._closing:
                 self._work_cv.notify_all()
-            if job.state != _ADMITTING or exc is None:
+            if job.state != _ADMITTING:
                 return
-            job.state = _DONE
-            self._queued -= 1
-            self._failed += 1
-            self._slot_freed_locked()
+            if exc is not None:
+                job.state = _DONE
+                self._queued -= 1
+                self._failed += 1
+                self._slot_freed_locked()
+        if exc is None:
+            # The wait was torn down under a live job (the loop is ending):
+            # the job can no longer be admitted.
+            job.future.cancel()
+            return
         job.source.close()
         try:
             job.future.set_exception(exc)
@@ -513,14 +519,18 @@ class WorkerPool:
                 return
             job.cancel_seen = True
             state = job.state
+            release = None
             if state in (_QUEUED, _ADMITTING):
                 job.state = _CANCELLED
                 self._queued -= 1
                 self._cancelled += 1
                 self._slot_freed_locked()
                 handle = job.admit_handle
+                # Admitted but not started: its grant goes back now.
+                release, job.release = job.release, None
             else:
                 handle = None
+        _release(job, release)
         if state in (_QUEUED, _ADMITTING):
             # Never started: waiters (wait/as_completed) learn it now.
             job.future.set_running_or_notify_cancel()
