@@ -199,6 +199,8 @@ def test_import_meta_and_dynamic_import_are_rewritten():
         ("import a from './a' with { mode: 'x' };", "attr2.js", 1, 28, "unsupported import attribute"),
         ("export { missing };", "undeclared.js", 1, 10, "undeclared name 'missing'"),
         ("if (x) { import a from './a'; }", "nested.js", 1, 10, "top level"),
+        ("const a = 1;\nif (a) { return; }", "ret.js", 2, 10, "`return` outside a function"),
+        ("\n  yield 1;", "yield.js", 2, 3, "`yield` outside a function"),
     ],
 )
 def test_transpile_errors_name_file_line_column(src, filename, line, column, fragment):
@@ -211,6 +213,27 @@ def test_transpile_errors_name_file_line_column(src, filename, line, column, fra
     assert (err.file, err.line, err.column) == (filename, line, column), str(err)
     assert fragment in str(err)
     assert str(err).startswith(f"{filename}:{line}:{column}:")
+
+
+def test_return_and_yield_inside_functions_are_fine():
+    src = "function* g() { yield 1; }\nconst f = () => { return [...g()]; };\nclass C { m() { return f(); } }\nexport const a = new C().m();"
+    assert run_body(transform(src, filename="ok.js"))["a"] == [1]
+
+
+def test_builtin_declarations_match_the_builtin_modules():
+    from importlib import resources
+
+    from zako.v8.context_type import BUILTIN_NAMES
+
+    folder = resources.files("zako.v8.builtins")
+    for name in BUILTIN_NAMES:
+        js = transform(folder.joinpath(f"{name}.js").read_text(), filename=f"{name}.js")
+        dts_text = folder.joinpath(f"{name}.d.ts").read_text()
+        dts = transform(dts_text, filename=f"{name}.d.ts")  # ambient only: parses, erases to nothing
+        assert dts.exports == () and dts.requests == ()
+        assert f'declare module "zako:{name}"' in dts_text
+        declared = set(re.findall(r"export (?:const|function) (\w+)", dts_text))
+        assert declared == {e.name for e in js.exports}, name
 
 
 def test_duplicate_export_is_an_error():

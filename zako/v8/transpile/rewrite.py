@@ -70,7 +70,7 @@ _FUNCTION_LIKE = frozenset(
         "generator_function",
         "arrow_function",
         "method_definition",
-        "class_body",
+        "function",
     }
 )
 
@@ -480,6 +480,11 @@ class _Rewriter:
             if t == "meta_property":
                 self.replace(n.start_byte, n.end_byte, "__zako_m.meta")
                 continue
+            if t in ("return_statement", "yield_expression") and self.at_module_level(n):
+                # The body runs inside our generator: a top-level yield would
+                # suspend it half-way, a return would end it. ESM forbids both.
+                word = "return" if t == "return_statement" else "yield"
+                raise self.error(n, f"`{word}` outside a function is not allowed in a module")
             if t in ("import_statement", "export_statement"):
                 raise self.error(n, f"{t.split('_')[0]} declarations may only appear at the top level of a module")
             if t == "call_expression" and children and children[0].type == "import":
@@ -531,6 +536,15 @@ class _Rewriter:
                             self.blank(c.start_byte, end)
                             children = [x for x in children if x is not c]
             stack.extend(reversed(children))
+
+    @staticmethod
+    def at_module_level(n: tree_sitter.Node) -> bool:
+        p = n.parent
+        while p is not None:
+            if p.type in _FUNCTION_LIKE or p.type == "class_static_block":
+                return False
+            p = p.parent
+        return True
 
     def dynamic_import(self, n: tree_sitter.Node) -> None:
         args = n.child_by_field_name("arguments")
