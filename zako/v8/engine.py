@@ -56,6 +56,7 @@ from .errors import (
     V8Error,
 )
 from .result import ExecutionResult, JSException
+from .throw_sites import instrument_throws
 
 __all__ = ["Engine", "DEFAULT_HEAP_LIMIT_BYTES", "DEFAULT_TIMEOUT_S", "WRAPPER_PREFIX"]
 
@@ -188,14 +189,21 @@ class Engine:
         """
         if not isinstance(source, str):
             raise TypeError(f"Engine.evaluate source must be str, got {type(source).__name__}")
-        script = f"{WRAPPER_PREFIX}{source}{_WRAPPER_SUFFIX}"
-        return self._run(
+        instrumented, columns = instrument_throws(source)
+        script = f"{WRAPPER_PREFIX}{instrumented}{_WRAPPER_SUFFIX}"
+        result = self._run(
             script,
             specifier=specifier,
             inputs=inputs,
             cancel_token=cancel_token,
             column_offset=len(WRAPPER_PREFIX),
         )
+        exc = result.exception
+        if exc is not None and columns:
+            exc.stack = columns.fix_stack(exc.stack, specifier)
+            if exc.line is not None and exc.column is not None:
+                exc.column = columns.original_column(exc.line, exc.column)
+        return result
 
     def execute_module(
         self,

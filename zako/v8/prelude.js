@@ -330,17 +330,18 @@
     let text;
     try { text = typeof e === "string" ? e : inspect(e, 1, new SetCtor()); } catch (_) { text = "[unprintable value]"; }
     const site = st.throwSite !== null && st.throwValue === e ? st.throwSite : null;
-    return { name: null, message: text, stack: site, exception: text, error: false };
+    return { name: null, message: text, stack: site === null ? null : text + site, exception: text, error: false };
   }
   // Records where a non-Error value is thrown (the host instruments `throw x`
   // statements whose value is not `new ...`), since such values carry no stack.
-  hide("__zako_throw_site", function (v) {
+  function throwSite(v) {
     const holder = {};
-    ErrorCtor.captureStackTrace(holder, G.__zako_throw_site);
-    st.throwSite = "Uncaught " + (typeof v === "string" ? v : inspect(v, 1, new SetCtor())) + holder.stack.slice(5);
+    ErrorCtor.captureStackTrace(holder, throwSite);
+    st.throwSite = StringCtor(holder.stack).slice(5); // drop "Error", keep "\n    at ..."
     st.throwValue = v;
     return v;
-  });
+  }
+  hide("__zako_throw_site", throwSite);
 
   // ---- host protocol ----------------------------------------------------------------
   hide("executionContext", ctl.inputsJson === null ? {} : jsonParse(ctl.inputsJson));
