@@ -221,3 +221,39 @@ def test_subprocess_error_exit_status(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "zako", "load", root], env=_env(tmp_path), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert proc.stderr.startswith("BUILD.ts:3: error[script-error]: Error: a is broken")
+
+
+class _Tty:
+    def __init__(self):
+        self.text = ""
+
+    def isatty(self):
+        return True
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+
+def test_progress_bar_draws_only_on_a_terminal(cache):
+    from zako.global_state import GlobalState
+    from zako.project.report import ProgressBar
+
+    tty = _Tty()
+    bar = ProgressBar(0, stream=tty, interval_s=0.0)
+    with GlobalState(cache_dir=cache, jobs=1) as state:
+        state.load(EXAMPLE, progress=bar.update)
+    bar.close()
+    assert "] 24/24 packages" in tty.text and tty.text.endswith("\r")
+
+    class _Pipe(_Tty):
+        def isatty(self):
+            return False
+
+    pipe = _Pipe()
+    bar = ProgressBar(10, stream=pipe, interval_s=0.0)
+    bar.update(5, 10)
+    bar.close()
+    assert pipe.text == ""

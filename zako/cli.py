@@ -85,14 +85,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
         bar = None
         progress = None
         if not args.quiet:
-            from .project.discovery import discover
-
-            try:
-                total = len(discover(root).packages)
-            except Exception:  # noqa: BLE001 - the load itself reports layout errors properly
-                total = 0
-            bar = ProgressBar(total, stream=sys.stderr)
-            progress = bar.advance if bar.enabled else None
+            bar = ProgressBar(0, stream=sys.stderr)
+            progress = bar.update if bar.enabled else None
         try:
             result = state.load(root, keep_going=args.keep_going, use_cache=not args.no_cache, progress=progress)
         except LoadFailed as failed:

@@ -58,7 +58,7 @@ _WHO_LINE = re.compile(r"from ([^\s:]+):(\d+)")
 class LoadOptions:
     keep_going: bool = False
     use_cache: bool = True
-    progress: Callable[[int], None] | None = None  # called with the number of packages just finished
+    progress: Callable[[int, int], None] | None = None  # progress(packages done, packages in all)
 
 
 class _Stop(Exception):
@@ -508,7 +508,7 @@ def _merge_project(base: dict, records: list) -> dict:
 
 
 def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: bool = True,
-                 progress: Callable[[int], None] | None = None) -> LoadResult:
+                 progress: Callable[[int, int], None] | None = None) -> LoadResult:
     """Load the project at ``root`` with ``state`` (a ``GlobalState``).
 
     Returns a ``LoadResult`` (packages sorted by path, targets by label,
@@ -568,6 +568,9 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
         # 2. every build file, pipelined: lookups on this thread, misses to the pool
         project_json = canonical_json(project)
         by_future: dict[Future, PackageEntry] = {}
+        done_count = 0
+        if progress:
+            progress(0, len(valid_entries))
         # Completed futures arrive here in completion order: one callback per
         # future instead of concurrent.futures.wait's waiter on every pending one.
         done_queue: queue.SimpleQueue[Future] = queue.SimpleQueue()
@@ -580,8 +583,9 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
                 pkg = ld.build_package(e, payload, cached=True)
                 if pkg is not None:
                     packages.append(pkg)
+                done_count += 1
                 if progress:
-                    progress(1)
+                    progress(done_count, len(valid_entries))
                 continue
             fut = ld.submit(e.build_file, "build", inputs)
             by_future[fut] = e
@@ -598,8 +602,9 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
                 pkg = ld.build_package(e, payload, cached=False)
                 if pkg is not None:
                     packages.append(pkg)
+            done_count += 1
             if progress:
-                progress(1)
+                progress(done_count, len(valid_entries))
         packages.sort(key=lambda p: ld.interner.resolve(p.path))
         ld.check_deps(packages, entries)
     except _Stop:

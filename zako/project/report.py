@@ -77,6 +77,11 @@ class ProgressBar:
             self.enabled = False
         self._drawn = False
 
+    def update(self, done: int, total: int) -> None:
+        """Absolute progress: the ``progress`` callback of ``load_project``."""
+        self.total = total
+        self.advance(done - self.done)
+
     def advance(self, n: int = 1) -> None:
         self.done += n
         if not self.enabled:
