@@ -117,6 +117,14 @@ def test_line_one_columns_do_not_count_the_wrapper(engine, tmp_path):
     assert "one.ts:1:28" in result.exception.stack
 
 
+def test_code_v8_rejects_is_an_exception_naming_the_module(engine, tmp_path):
+    (tmp_path / "redeclared.js").write_text("let a = 1;\nlet a = 2;\n")
+    (tmp_path / "main.js").write_text('import "./redeclared.js";\n')
+    result = engine.execute_module("main.js", context_type=ContextType.LIBRARY, loader=ModuleLoader(tmp_path))
+    assert result.exception.name == "SyntaxError"
+    assert "already been declared (in module redeclared.js)" in result.exception.message
+
+
 def test_duplicate_target_names_both_lines(engine, loader):
     result = engine.execute_module("pkg/BUILD.ts", context_type=ContextType.BUILD, loader=loader)
     first = line_of("pkg/BUILD.ts", 'name: "one"')

@@ -5,7 +5,7 @@ fresh context.
 transform -- all before any JS runs), resolves every import and export
 binding (``export *`` included) the way ESM linking does, and builds one
 script: the registry of ``builtins/runtime.js`` plus one record per module
-whose code is evaluated with ``(0, eval)`` and its own ``//# sourceURL`` so
+whose code the registry evaluates with ``(0, eval)`` and its own ``//# sourceURL`` so
 stack frames name the module's file and original line. The engine runs
 that script like any other (fresh context, prelude, promise driving, limits,
 error mapping) and the namespace and the builtins' declarations come back
@@ -197,12 +197,14 @@ def build_script(graph: ModuleGraph) -> tuple[str, dict[str, int]]:
         }
         if m.transform is not None:
             heads[m.name] = m.transform.code.index(";yield;") + len(";yield;")
-        head_json = json.dumps(head, separators=(",", ":"))
-        records.append(f"Object.assign({head_json},{{fn:(0,eval)({json.dumps(_module_code(m))})}})")
+        head["code"] = _module_code(m)
+        records.append(json.dumps(head, separators=(",", ":")))
     cfg = f"{{version:{json.dumps(__version__)},entry:{graph.entry},modules:[\n" + ",\n".join(records) + "\n]}"
-    # Module code is evaluated inside the async function, so a module V8
-    # rejects becomes the evaluation's exception rather than an engine failure.
-    return f"__zako_start(async () => {RUNTIME_GLOBAL}({cfg}));", heads
+    # The registry evaluates each module's code inside the started async
+    # function, so a module V8 rejects becomes the evaluation's exception.
+    # bind, not an arrow: no frame of this script (named after the entry by
+    # the engine) shows up in stacks, only the module's and the registry's.
+    return f"__zako_start({RUNTIME_GLOBAL}.bind(null,{cfg}));", heads
 
 
 def _fix_line1_columns(stack: str | None, heads: dict[str, int]) -> str | None:

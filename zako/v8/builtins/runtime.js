@@ -2,12 +2,13 @@
 // and evaluates them in ES module order. Not importable as a module; the
 // runner inlines this function expression into the script it evaluates.
 //
-// cfg = {version, entry, modules: [{url, name, builtin, deps, requests, scope, ns, fn}]}
+// cfg = {version, entry, modules: [{url, name, builtin, deps, requests, scope, ns, code}]}
 //   scope: {local: [owner, localName] | [module, "*"]}   import bindings
 //   ns:    {exported: [owner, localName] | [module, "*"]} resolved exports
-//   fn:    (scope) => async generator function (api)
+//   code:  source evaluating to (scope) => async generator function (api),
+//          ending in its own //# sourceURL
 //   deps:  static imports in order; requests: every request (incl. import()) -> module
-(async function (cfg) {
+(async function runModules(cfg) {
   "use strict";
   const mods = cfg.modules;
   const declarations = { targets: [], rules: [], toolchains: [], configs: [], project: [] };
@@ -112,6 +113,17 @@
 
   // Instantiate every module, then let each register its export getters
   // (the generator's first step) before any module body runs.
+  for (const m of mods) {
+    try {
+      m.fn = (0, eval)(m.code);
+    } catch (e) {
+      // V8 rejected code tree-sitter accepted (e.g. a redeclared `let`):
+      // eval's error has no position, so at least name the module.
+      if (e instanceof SyntaxError) e.message += ` (in module ${m.name})`;
+      throw e;
+    }
+    m.code = null;
+  }
   for (const m of mods) {
     const scope = Object.create(null);
     for (const local of Object.keys(m.scope)) {
