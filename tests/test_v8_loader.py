@@ -124,6 +124,17 @@ def test_file_may_not_import_memory_modules(project):
     refusal(lambda: loader.resolve("zako-memory:m", file_spec(loader, "lib/a.ts")), "lib/a.ts", "memory modules can only be entry points")
 
 
+def test_memory_modules_given_to_the_constructor(project):
+    loader = ModuleLoader(project, memory_modules={"main": "export const a: number = 1;"})
+    graph = loader.load_graph("zako-memory:main", context_type=ContextType.BUILD)
+    assert graph.modules[0].name == "zako-memory:main" and graph.modules[0].transform.exports[0].name == "a"
+
+
+def test_entry_may_be_a_path_object(project):
+    graph = ModuleLoader(project).load_graph(project / "lib" / "a.ts", context_type=ContextType.LIBRARY)
+    assert graph.modules[0].name == "lib/a.ts"
+
+
 def test_unregistered_memory_module(project):
     refusal(lambda: ModuleLoader(project).resolve("zako-memory:nope"), "no memory module named 'zako-memory:nope'")
 
@@ -211,7 +222,7 @@ def test_library_imported_by_build_file_gets_library_rules(project):
     make_project(project, {"BUILD.ts": "import { t } from './lib/uses_build.ts';\nexport const y = t;"})
     refusal(
         lambda: ModuleLoader(project).load_graph("BUILD.ts", context_type=ContextType.BUILD),
-        "lib/uses_build.ts",
+        "from lib/uses_build.ts:1:",
         "'zako:build'",
         "library module may import only zako:core and other libraries",
     )
@@ -247,7 +258,7 @@ def test_json_needs_the_type_attribute_and_only_json_gets_it(project):
 def test_missing_export_is_a_link_error(project):
     make_project(project, {"lib/bad_import.ts": "import { nope } from './a';\nexport const x = nope;"})
     graph = ModuleLoader(project).load_graph("lib/bad_import.ts", context_type=ContextType.LIBRARY)
-    refusal(lambda: link(graph), "cannot import 'nope'", "lib/bad_import.ts:1", "lib/a.ts has no export named 'nope'")
+    refusal(lambda: link(graph), "cannot import 'nope' from lib/bad_import.ts:1", "lib/a.ts (imported as './a') has no export named 'nope'")
 
 
 def test_ambiguous_star_export_is_left_out_and_import_refused(project):

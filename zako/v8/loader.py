@@ -84,7 +84,9 @@ class ModuleLoader:
     path, a ``file:`` URL inside the root, or a ``zako:`` builtin; a key
     ending in ``/`` maps every specifier with that prefix.
     ``transform_cache``: where transformed sources are kept (the
-    process-wide LRU when ``None``). Thread-safe for concurrent graph loads.
+    process-wide LRU when ``None``). ``memory_modules``: ``{name: source}``
+    registered as with ``add_memory_module`` (TypeScript allowed).
+    Thread-safe for concurrent graph loads.
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class ModuleLoader:
         *,
         import_map: Mapping[str, str] | None = None,
         transform_cache: TransformCache | None = None,
+        memory_modules: Mapping[str, str] | None = None,
     ) -> None:
         root_path = Path(os.path.realpath(os.fspath(root)))
         if not root_path.is_dir():
@@ -113,6 +116,8 @@ class ModuleLoader:
                     specifier=target,
                 )
             self.import_map[key] = target
+        for name, source in (memory_modules or {}).items():
+            self.add_memory_module(name, source)
 
     # --- memory modules --------------------------------------------------------
 
@@ -152,15 +157,27 @@ class ModuleLoader:
         check builtin permissions). Returns a canonical specifier: a
         ``file://`` URL of an existing file under the root, a known
         ``zako:`` builtin, or a registered ``zako-memory:`` module."""
-        text = specifier if isinstance(specifier, str) else specifier.url
         who = self.display_name(importer) if importer is not None else "<entry>"
+        return self._resolve(specifier, importer, context_type, who, who)
+
+    def _resolve(
+        self,
+        specifier: str | ModuleSpecifier,
+        importer: ModuleSpecifier | None,
+        context_type: ContextType | None,
+        who: str,
+        where: str,
+    ) -> ModuleSpecifier:
+        # ``who`` names the importer (the error's .importer); ``where`` is the
+        # text the message shows, "file:line" when the import's line is known.
+        text = specifier if isinstance(specifier, str) else specifier.url
         try:
             spec = specifier if isinstance(specifier, ModuleSpecifier) else ModuleSpecifier.parse(specifier)
         except ModuleLoadError as exc:
-            raise ModuleLoadError(f"cannot import from {who}: {exc}", importer=who, specifier=text) from None
+            raise ModuleLoadError(f"cannot import from {where}: {exc}", importer=who, specifier=text) from None
 
         def refuse(rule: str) -> ModuleLoadError:
-            return ModuleLoadError(f"cannot import {text!r} from {who}: {rule}", importer=who, specifier=text)
+            return ModuleLoadError(f"cannot import {text!r} from {where}: {rule}", importer=who, specifier=text)
 
         importer_type = importer.module_type if importer is not None else None
         if importer_type in (ModuleType.BUILTIN, ModuleType.MEMORY) and spec.module_type is not ModuleType.BUILTIN:
@@ -191,14 +208,14 @@ class ModuleLoader:
                 raise refuse(f"there is no builtin module zako:{name} (builtins: {', '.join('zako:' + n for n in BUILTIN_NAMES)})")
             if context_type is not None and name not in context_type.allowed_builtins:
                 allowing = [c for c in ContextType.allowing(name) if c is not ContextType.LIBRARY]
-                where = ", ".join(f"{c.value} ({' / '.join(c.file_patterns)})" for c in allowing)
+                allowed_in = ", ".join(f"{c.value} ({' / '.join(c.file_patterns)})" for c in allowing)
                 if context_type is ContextType.LIBRARY:
                     rule = "a library module may import only zako:core and other libraries"
                 else:
                     rule = f"a {context_type.value} module may import only zako:core and " + ", ".join(
                         "zako:" + n for n in sorted(context_type.allowed_builtins - {"core"})
                     )
-                raise refuse(f"{rule}; zako:{name} is available to {where} contexts")
+                raise refuse(f"{rule}; zako:{name} is available to {allowed_in} contexts")
             return spec
 
         # FILE
@@ -258,7 +275,7 @@ class ModuleLoader:
 
     # --- graph -----------------------------------------------------------------
 
-    def load_graph(self, entry: str | ModuleSpecifier, *, context_type: ContextType) -> ModuleGraph:
+    def load_graph(self, entry: str | os.PathLike[str] | ModuleSpecifier, *, context_type: ContextType) -> ModuleGraph:
         """Resolve, read and transform ``entry`` and everything it imports.
 
         The entry runs as ``context_type``; imported files are libraries.
@@ -268,6 +285,8 @@ class ModuleLoader:
         """
         if not isinstance(context_type, ContextType):
             raise TypeError(f"context_type must be a ContextType, got {context_type!r}")
+        if isinstance(entry, os.PathLike):
+            entry = os.fspath(entry)
         spec = self.resolve(entry, None, context_type=None)
         modules: list[LoadedModule] = []
         by_key: dict[tuple[str, str], int] = {}
@@ -291,8 +310,8 @@ class ModuleLoader:
             if module.transform is None:
                 continue
             for request in module.transform.requests:
-                target = self.resolve(request.specifier, module.specifier, context_type=module.context_type)
                 who = module.name
+                target = self._resolve(request.specifier, module.specifier, module.context_type, who, f"{who}:{request.line}")
                 is_json_file = target.url.endswith(".json")
                 if request.is_json and not is_json_file:
                     raise ModuleLoadError(

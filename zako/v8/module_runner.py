@@ -123,8 +123,8 @@ class _Linker:
             if r is None or r is _AMBIGUOUS:
                 problem = "an ambiguous export" if r is _AMBIGUOUS else "no export"
                 raise ModuleLoadError(
-                    f"cannot import {b.imported!r} from {request.specifier!r} in {m.name}:{request.line}: "
-                    f"{target} has {problem} named {b.imported!r}",
+                    f"cannot import {b.imported!r} from {m.name}:{request.line}: "
+                    f"{target} (imported as {request.specifier!r}) has {problem} named {b.imported!r}",
                     importer=m.name,
                     specifier=request.specifier,
                 )
