@@ -64,6 +64,12 @@ def test_relative_resolution_and_extension_search(project):
     assert rel(loader, loader.resolve("./compiled.js", importer)) == "lib/compiled.ts"
 
 
+def test_importer_may_be_given_as_text(project):
+    loader = ModuleLoader(project)
+    assert rel(loader, loader.resolve("./b", "lib/a.ts")) == "lib/b.js"
+    refusal(lambda: loader.resolve("./x", "zako:core"), "builtin module may import only zako: builtins")
+
+
 def test_bare_paths_are_root_relative_and_absolute_paths_allowed_inside(project):
     loader = ModuleLoader(project)
     importer = file_spec(loader, "lib/a.ts")

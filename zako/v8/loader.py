@@ -148,15 +148,17 @@ class ModuleLoader:
     def resolve(
         self,
         specifier: str | ModuleSpecifier,
-        importer: ModuleSpecifier | None = None,
+        importer: ModuleSpecifier | str | None = None,
         *,
         context_type: ContextType | None = None,
     ) -> ModuleSpecifier:
         """Resolve ``specifier`` as imported by ``importer`` (``None``: the
-        entry point) whose context type is ``context_type`` (``None``: do not
+        entry point; a string is resolved first, as an entry) whose context type is ``context_type`` (``None``: do not
         check builtin permissions). Returns a canonical specifier: a
         ``file://`` URL of an existing file under the root, a known
         ``zako:`` builtin, or a registered ``zako-memory:`` module."""
+        if isinstance(importer, (str, os.PathLike)):
+            importer = self.resolve(os.fspath(importer))  # a path or specifier text, resolved as an entry
         who = self.display_name(importer) if importer is not None else "<entry>"
         return self._resolve(specifier, importer, context_type, who, who)
 
