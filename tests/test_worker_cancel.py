@@ -264,3 +264,33 @@ def test_cancelling_the_awaiting_task_cancels_the_job():
         # wait for the worker to finish the cancelled job's bookkeeping
         pool.submit(state_id).result(WAIT)
         assert pool.stats().jobs_cancelled == 1
+
+
+def test_cancelling_an_async_submit_waiting_for_resources_withdraws_it():
+    from zako.resource import ResourcePool
+
+    fake = Fake()
+    gate = threading.Event()
+    started = threading.Semaphore(0)
+    ran = []
+    resources = ResourcePool({"memory": 10})
+
+    async def main(pool):
+        holder = pool.submit(blocker(gate, started), resources={"memory": 10})
+        await asyncio.get_running_loop().run_in_executor(None, acquire_n, started, 1)
+        task = asyncio.ensure_future(pool.submit_async(lambda s, t: ran.append(1), resources={"memory": 10}))
+        while resources.snapshot()["waiting"] == 0:
+            await asyncio.sleep(0.002)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        while resources.snapshot()["waiting"] or pool.stats().admitting:
+            await asyncio.sleep(0.002)
+        gate.set()
+        return await asyncio.wrap_future(holder)
+
+    with WorkerPool(fake, PoolConfig(max_workers=2), resource_pool=resources).start() as pool:
+        assert asyncio.run(main(pool)) >= 1
+        assert pool.stats().jobs_cancelled == 1
+    assert ran == []
+    assert resources.snapshot()["in_use"]["memory"] == 0

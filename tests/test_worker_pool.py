@@ -155,6 +155,26 @@ def test_fake_behaviour_satisfies_the_protocol():
     assert isinstance(Fake(), WorkerBehavior)
 
 
+def test_pool_refuses_a_behaviour_missing_a_hook_and_a_non_config():
+    class NoGc:
+        def init(self, context): ...
+
+        def process(self, state, job, token): ...
+
+        def close(self, state): ...
+
+    with pytest.raises(TypeError, match="gc"):
+        WorkerPool(NoGc(), PoolConfig(max_workers=1))
+    with pytest.raises(TypeError, match="PoolConfig"):
+        WorkerPool(Fake(), {"max_workers": 1})
+
+
+def test_config_defaults():
+    cfg = PoolConfig(max_workers=3)
+    assert (cfg.min_workers, cfg.idle_timeout_s, cfg.max_jobs_per_worker) == (0, 60, None)
+    assert (cfg.max_heap_bytes_per_worker, cfg.queue_limit) == (None, None)
+
+
 def test_start_twice_and_submit_outside_lifetime_raise():
     pool = WorkerPool(Fake(), PoolConfig(max_workers=1))
     with pytest.raises(WorkerPoolError, match="not started"):
@@ -239,6 +259,17 @@ def test_min_workers_start_with_the_pool_and_stay():
     finally:
         pool.shutdown()
     assert pool.stats().retired["shutdown"] == 2
+
+
+def test_recycled_min_worker_is_replaced_at_once():
+    fake = Fake()
+    pool = WorkerPool(fake, PoolConfig(max_workers=2, min_workers=2, max_jobs_per_worker=1)).start()
+    try:
+        pool.submit(state_id).result(WAIT)
+        wait_until(lambda: pool.stats().retired["jobs"] == 1 and pool.stats().started == 3)
+        assert pool.stats().live_workers == 2
+    finally:
+        pool.shutdown()
 
 
 def test_idle_worker_retires_and_closes_its_state():

@@ -528,6 +528,7 @@ class WorkerPool:
                 handle = job.admit_handle
                 # Admitted but not started: its grant goes back now.
                 release, job.release = job.release, None
+                job.input = None
             else:
                 handle = None
         _release(job, release)
@@ -694,6 +695,7 @@ class WorkerPool:
             _release(job, job.release)
             job.release = None
             job.source.close()
+            job.input = None  # a caller holding the future must not pin the input
 
         cancelled = token.cancelled or isinstance(error, CancelledError)
         heap = None
