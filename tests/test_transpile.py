@@ -315,3 +315,38 @@ def test_result_round_trips_through_bytes_for_a_cas_backed_cache():
 
 def test_memory_cache_satisfies_the_interface():
     assert isinstance(MemoryTransformCache(), TransformCache)
+
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures" / "modules"
+
+
+@pytest.mark.parametrize("path", sorted(p.relative_to(FIXTURES).as_posix() for p in FIXTURES.rglob("*.[jt]s")))
+def test_fixture_modules_keep_their_line_count(path):
+    src = (FIXTURES / path).read_text()
+    result = transform(src, filename=path)
+    assert len(body_lines(result)) == src.count("\n") + 1
+
+
+def test_parallel_transforms_match_sequential_ones():
+    from concurrent.futures import ThreadPoolExecutor
+
+    sources = [
+        "".join(f"export const v{i}_{k}: number = {k};\nexport function f{i}_{k}<T>(x: T): T {{ return x; }}\n" for k in range(20))
+        for i in range(16)
+    ]
+    expected = [transform(s, filename=f"m{i}.ts") for i, s in enumerate(sources)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda i: transform(sources[i], filename=f"m{i}.ts"), range(16)))
+    assert got == expected
+
+
+def test_loaders_share_the_default_cache(tmp_path):
+    from zako.v8 import ContextType, ModuleLoader
+    from zako.v8.transpile import default_cache
+
+    (tmp_path / "shared_default_cache_probe.ts").write_text(f"export const probe = {id(tmp_path)};\n")
+    ModuleLoader(tmp_path).load_graph("shared_default_cache_probe.ts", context_type=ContextType.LIBRARY)
+    before = parse_count()
+    ModuleLoader(tmp_path).load_graph("shared_default_cache_probe.ts", context_type=ContextType.LIBRARY)
+    assert parse_count() == before
+    assert default_cache().hits >= 1
