@@ -130,7 +130,6 @@ return { value: { default: { count: 8 } }, targets };
 class EvaluateBuild:
     params = ["module", "baseline"]
     param_names = ["mode"]
-    number = 20
 
     def setup(self, mode):
         self.dir = tempfile.mkdtemp(prefix="zako-bench-modules-")

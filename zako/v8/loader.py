@@ -103,6 +103,7 @@ class ModuleLoader:
         self.root = root_path
         self.transform_cache = transform_cache
         self._memory: dict[str, tuple[str, bool]] = {}
+        self._names: dict[str, str] = {}
         self._lock = threading.Lock()
         self.import_map: dict[str, str] = {}
         for key, target in (import_map or {}).items():
@@ -138,11 +139,16 @@ class ModuleLoader:
     def display_name(self, spec: ModuleSpecifier) -> str:
         """Root-relative POSIX path for a resolved file, the url otherwise."""
         if spec.module_type is ModuleType.FILE and spec.url.startswith("file://"):
-            path = self._url_path(spec.url)
-            try:
-                return Path(path).relative_to(self.root).as_posix()
-            except ValueError:
-                return path
+            name = self._names.get(spec.url)
+            if name is None:
+                path = self._url_path(spec.url)
+                try:
+                    name = Path(path).relative_to(self.root).as_posix()
+                except ValueError:
+                    name = path
+                if len(self._names) < 65536:  # a url always names the same path: safe to keep
+                    self._names[spec.url] = name
+            return name
         return spec.url
 
     def resolve(
