@@ -294,3 +294,15 @@ def test_cancelling_an_async_submit_waiting_for_resources_withdraws_it():
         assert pool.stats().jobs_cancelled == 1
     assert ran == []
     assert resources.snapshot()["in_use"]["memory"] == 0
+
+
+def test_shutdown_cancel_running_fires_running_tokens():
+    fake = Fake()
+    started = threading.Semaphore(0)
+    pool = WorkerPool(fake, PoolConfig(max_workers=2)).start()
+    running = [pool.submit(cooperative(started)) for _ in range(2)]
+    queued = pool.submit(state_id)
+    acquire_n(started, 2)
+    pool.shutdown(wait=True, cancel_pending=True, cancel_running=True)
+    assert all(f.cancelled() for f in [*running, queued])
+    assert pool.stats().jobs_cancelled == 3

@@ -61,7 +61,7 @@ def _shutdown_all_pools() -> None:
     # the interpreter is intact.
     for pool in list(_live_pools):
         try:
-            pool.shutdown(wait=True, cancel_pending=True)
+            pool.shutdown(wait=True, cancel_pending=True, cancel_running=True)
         except Exception:  # pragma: no cover - best effort at exit
             _log.exception("shutting down %r at exit failed", pool)
 
@@ -181,12 +181,12 @@ class _GcRequest:
 
 
 class _Worker:
-    __slots__ = ("number", "thread", "busy", "jobs", "gc_requests", "retire_reason", "idle_since")
+    __slots__ = ("number", "thread", "job", "jobs", "gc_requests", "retire_reason", "idle_since")
 
     def __init__(self, number: int) -> None:
         self.number = number
         self.thread: threading.Thread | None = None
-        self.busy = False
+        self.job: _Job | None = None  # the job running now
         self.jobs = 0
         self.gc_requests: list[_GcRequest] = []
         self.retire_reason = "shutdown"
@@ -300,9 +300,18 @@ class WorkerPool:
     def __exit__(self, *exc_info: object) -> None:
         self.shutdown(wait=True)
 
-    def shutdown(self, wait: bool = True, cancel_pending: bool = False, timeout: float | None = None) -> None:
+    def shutdown(
+        self,
+        wait: bool = True,
+        cancel_pending: bool = False,
+        *,
+        cancel_running: bool = False,
+        timeout: float | None = None,
+    ) -> None:
         """Stop taking jobs; finish (or, with ``cancel_pending``, cancel)
         the queued ones; then every worker closes its state and ends.
+        ``cancel_running`` also fires the tokens of the jobs running now
+        (terminating their scripts), as is done at interpreter exit.
 
         With ``wait`` this returns once every worker thread has ended
         (``timeout`` bounds the wait; the threads go on ending in the
@@ -316,6 +325,8 @@ class WorkerPool:
             if cancel_pending:
                 pending = [job for _, _, job in self._ready if job.state == _QUEUED]
                 pending.extend(self._admitting)
+            if cancel_running:
+                pending.extend(w.job for w in self._workers if w.job is not None)
             self._work_cv.notify_all()
             self._space_cv.notify_all()
             self._wake_async_space_waiters_locked()
@@ -651,7 +662,7 @@ class WorkerPool:
                 job = self._pop_ready_locked()
                 if job is not None:
                     job.state = _RUNNING
-                    worker.busy = True
+                    worker.job = job
                     self._busy += 1
                     return job, []
                 if self._closing and not self._admitting:
@@ -715,7 +726,7 @@ class WorkerPool:
 
         with self._lock:
             job.state = _DONE
-            worker.busy = False
+            worker.job = None
             self._busy -= 1
             worker.idle_since = time.monotonic()
             if cancelled:
