@@ -252,3 +252,18 @@ def test_second_evaluation_performs_no_parse(engine):
 def test_each_evaluation_gets_a_fresh_context(engine, loader):
     results = [engine.execute_module("BUILD.ts", context_type=ContextType.BUILD, loader=loader) for _ in range(2)]
     assert [r.value["sideEffects"] for r in results] == [1, 1]
+
+
+def test_top_level_await_in_a_module(engine, tmp_path):
+    (tmp_path / "slow.ts").write_text("export const v: number = await new Promise((r) => setTimeout(() => r(5), 5));\n")
+    (tmp_path / "main.ts").write_text('import { v } from "./slow.ts";\nexport const doubled = v * 2;\n')
+    result = engine.execute_module("main.ts", context_type=ContextType.LIBRARY, loader=ModuleLoader(tmp_path))
+    assert result.value == {"doubled": 10}
+
+
+def test_module_waiting_forever_is_a_deadlock_not_a_hang(engine, tmp_path):
+    from zako.v8 import DeadlockError
+
+    (tmp_path / "stuck.js").write_text("await new Promise(() => {});\nexport const never = 1;\n")
+    with pytest.raises(DeadlockError):
+        engine.execute_module("stuck.js", context_type=ContextType.LIBRARY, loader=ModuleLoader(tmp_path))
