@@ -437,6 +437,18 @@ def test_failing_init_fails_a_job_instead_of_hanging():
         assert pool.stats().jobs_failed == 3
 
 
+def test_failing_init_gives_the_job_grant_back():
+    from zako.resource import ResourcePool
+
+    resources = ResourcePool({"memory": 1})
+    fake = Fake(init_error=RuntimeError("no engine today"))
+    with WorkerPool(fake, PoolConfig(max_workers=1), resource_pool=resources, default_request={"memory": 1}) as pool:
+        for _ in range(2):  # a leaked grant would leave the second job waiting forever
+            with pytest.raises(RuntimeError):
+                pool.submit(state_id).result(WAIT)
+    assert resources.snapshot()["in_use"]["memory"] == 0
+
+
 # --- order, priority, map ----------------------------------------------------------
 
 

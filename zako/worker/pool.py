@@ -640,6 +640,10 @@ class WorkerPool:
                 job.state = _DONE
                 self._failed += 1
         if job is not None:
+            _release(job, job.release)
+            job.release = None
+            job.source.close()
+            job.input = None
             self._finish_failed(job, exc)
 
     def _pop_ready_locked(self) -> _Job | None:
