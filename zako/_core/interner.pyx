@@ -31,6 +31,7 @@ from cpython.exc cimport PyErr_Clear, PyErr_ExceptionMatches
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_Check, PyLong_CheckExact
 from cpython.number cimport PyNumber_Index
+from cpython.object cimport PyObject
 from cpython.pythread cimport (
     NOWAIT_LOCK,
     WAIT_LOCK,
@@ -141,6 +142,16 @@ cdef extern from *:
         return zk_fold(h ^ w, ZK_K2);
     }
 
+    /* A table slot is 5 bytes: key (u32) then tag (u8), so one cache line
+       answers both "empty?" and "worth comparing?". */
+    static inline uint32_t zk_slot_key(const unsigned char *t, uint64_t i) {
+        uint32_t k; memcpy(&k, t + i * 5, 4); return k;
+    }
+    static inline uint8_t zk_slot_tag(const unsigned char *t, uint64_t i) { return t[i * 5 + 4]; }
+    static inline void zk_slot_set(unsigned char *t, uint64_t i, uint32_t k, uint8_t tag) {
+        memcpy(t + i * 5, &k, 4); t[i * 5 + 4] = tag;
+    }
+
     #if defined(__GNUC__) || defined(__clang__)
     #define zk_prefetch(p) __builtin_prefetch((const void *)(p))
     #else
@@ -151,6 +162,9 @@ cdef extern from *:
     uint64_t zk_mulhi(uint64_t a, uint64_t b) noexcept nogil
     void zk_prefetch(const void* p) noexcept nogil
     const uint64_t ZK_POS_MASK
+    uint32_t zk_slot_key(const unsigned char* t, uint64_t i) noexcept nogil
+    uint8_t zk_slot_tag(const unsigned char* t, uint64_t i) noexcept nogil
+    void zk_slot_set(unsigned char* t, uint64_t i, uint32_t k, uint8_t tag) noexcept nogil
 
 
 cdef enum:
@@ -159,6 +173,32 @@ cdef enum:
     PAGE_MASK = PAGE_SIZE - 1
     MIN_CHUNK = 4096
 
+
+
+cdef enum:
+    LOOKAHEAD = 4       # items between pipeline stages in intern_many
+    RING_MASK = 31      # ring of 32 >= 4 * LOOKAHEAD + 1 items in flight
+
+cdef struct _Ring:
+    const char* p[32]
+    Py_ssize_t n[32]
+    uint64_t h[32]
+    uint32_t k[32]
+    bint valid[32]
+
+
+cdef extern from "Python.h":
+    bint _is_str "PyUnicode_Check"(PyObject* o) noexcept
+    const char* _utf8_borrowed "PyUnicode_AsUTF8AndSize"(PyObject* o, Py_ssize_t* size) noexcept
+
+
+cdef inline PyObject* _borrow(seq, bint is_list, Py_ssize_t j) noexcept:
+    # Borrowed item j of a list or tuple, or NULL if a list shrank below j.
+    if is_list:
+        if j >= PyList_GET_SIZE(seq):
+            return NULL
+        return PyList_GET_ITEM(seq, j)
+    return PyTuple_GET_ITEM(seq, j)
 
 
 cdef inline uint64_t _table_limit(uint64_t cap) noexcept nogil:
@@ -189,10 +229,11 @@ cdef class Interner:
     cdef uint64_t _count       # published keys: 1.._count are visible
     cdef uint64_t _staged      # keys written; > _count only inside a batch
     cdef PyThread_type_lock _lock
+    cdef bint _busy            # a writer holds _lock (and may run Python code)
 
-    # entries: key k -> page k >> PAGE_SHIFT, slot k & PAGE_MASK
-    cdef uint64_t** _off_pages
-    cdef uint32_t** _len_pages
+    # entries: key k -> page k >> PAGE_SHIFT, record k & PAGE_MASK; a record
+    # is three u32 (offset low, offset high, length) so one miss gets both.
+    cdef uint32_t** _pages
     cdef Py_ssize_t _npages
     cdef Py_ssize_t _pages_cap
     cdef uint64_t _entry_cap   # keys < _entry_cap have an entry slot
@@ -208,12 +249,10 @@ cdef class Interner:
     cdef list _chunk_arrays
 
     # lookup table
-    cdef uint32_t* _slots
-    cdef uint8_t* _tags
+    cdef unsigned char* _slots  # 5-byte slots, see zk_slot_key
     cdef uint64_t _table_cap
     cdef uint64_t _table_limit
     cdef object _slots_array
-    cdef object _tags_array
 
     cdef object __weakref__
 
@@ -239,8 +278,7 @@ cdef class Interner:
     def __dealloc__(self):
         if self._lock != NULL:
             PyThread_free_lock(self._lock)
-        free(self._off_pages)
-        free(self._len_pages)
+        free(self._pages)
         free(self._chunks)
 
     # -- identity ------------------------------------------------------------
@@ -264,29 +302,20 @@ cdef class Interner:
 
     cdef int _add_page(self, Py_ssize_t size) except -1:
         """Append page ``_npages`` of ``size`` entries (only page 0 may be short)."""
-        offs = np.empty(size, dtype=np.uint64)
-        lens = np.empty(size, dtype=np.uint32)
+        page = np.empty(3 * size, dtype=np.uint32)
+        cdef Py_ssize_t cap
+        cdef uint32_t** pages
         if self._npages == self._pages_cap:
-            self._grow_pointer_arrays_pages()
-        self._page_arrays.append(offs)
-        self._page_arrays.append(lens)
-        self._off_pages[self._npages] = <uint64_t*>cnp.PyArray_DATA(offs)
-        self._len_pages[self._npages] = <uint32_t*>cnp.PyArray_DATA(lens)
+            cap = self._pages_cap * 2 + 4
+            pages = <uint32_t**>realloc(self._pages, cap * sizeof(uint32_t*))
+            if pages == NULL:
+                raise MemoryError()
+            self._pages = pages
+            self._pages_cap = cap
+        self._page_arrays.append(page)
+        self._pages[self._npages] = <uint32_t*>cnp.PyArray_DATA(page)
         self._npages += 1
         self._entry_cap = <uint64_t>(self._npages - 1) * PAGE_SIZE + size
-        return 0
-
-    cdef int _grow_pointer_arrays_pages(self) except -1:
-        cdef Py_ssize_t cap = self._pages_cap * 2 + 4
-        cdef uint64_t** o = <uint64_t**>realloc(self._off_pages, cap * sizeof(uint64_t*))
-        if o == NULL:
-            raise MemoryError()
-        self._off_pages = o
-        cdef uint32_t** l = <uint32_t**>realloc(self._len_pages, cap * sizeof(uint32_t*))
-        if l == NULL:
-            raise MemoryError()
-        self._len_pages = l
-        self._pages_cap = cap
         return 0
 
     cdef int _grow_entries(self) except -1:
@@ -295,15 +324,11 @@ cdef class Interner:
         cdef Py_ssize_t size
         if self._npages == 1 and old < PAGE_SIZE:
             size = min(PAGE_SIZE, old * 2)
-            offs = np.empty(size, dtype=np.uint64)
-            lens = np.empty(size, dtype=np.uint32)
+            page = np.empty(3 * size, dtype=np.uint32)
             # Copy, then swap: readers see either page, both hold every key.
-            memcpy(cnp.PyArray_DATA(offs), self._off_pages[0], old * sizeof(uint64_t))
-            memcpy(cnp.PyArray_DATA(lens), self._len_pages[0], old * sizeof(uint32_t))
-            self._off_pages[0] = <uint64_t*>cnp.PyArray_DATA(offs)
-            self._len_pages[0] = <uint32_t*>cnp.PyArray_DATA(lens)
-            self._page_arrays[0] = offs
-            self._page_arrays[1] = lens
+            memcpy(cnp.PyArray_DATA(page), self._pages[0], 3 * old * sizeof(uint32_t))
+            self._pages[0] = <uint32_t*>cnp.PyArray_DATA(page)
+            self._page_arrays[0] = page
             self._entry_cap = size
         else:
             self._add_page(PAGE_SIZE)
@@ -330,10 +355,8 @@ cdef class Interner:
 
     cdef int _set_table(self, uint64_t cap) except -1:
         """Allocate a table of ``cap`` slots and rehash keys ``1.._staged`` into it."""
-        slots_array = np.zeros(cap, dtype=np.uint32)
-        tags_array = np.zeros(cap, dtype=np.uint8)
-        cdef uint32_t* slots = <uint32_t*>cnp.PyArray_DATA(slots_array)
-        cdef uint8_t* tags = <uint8_t*>cnp.PyArray_DATA(tags_array)
+        slots_array = np.zeros(5 * cap, dtype=np.uint8)
+        cdef unsigned char* slots = <unsigned char*>cnp.PyArray_DATA(slots_array)
         cdef uint64_t k, h, idx
         cdef const char* p
         cdef Py_ssize_t n
@@ -341,18 +364,15 @@ cdef class Interner:
             p = self._bytes_of(k, &n)
             h = zk_hash(p, n, self._seed)
             idx = zk_mulhi(h, cap)
-            while slots[idx] != 0:
+            while zk_slot_key(slots, idx) != 0:
                 idx += 1
                 if idx == cap:
                     idx = 0
-            tags[idx] = <uint8_t>h
-            slots[idx] = <uint32_t>k
+            zk_slot_set(slots, idx, <uint32_t>k, <uint8_t>h)
         self._slots = slots
-        self._tags = tags
         self._table_cap = cap
         self._table_limit = _table_limit(cap)
         self._slots_array = slots_array
-        self._tags_array = tags_array
         return 0
 
     cdef int _reserve(self, Py_ssize_t n) except -1:
@@ -382,8 +402,9 @@ cdef class Interner:
     @cython.wraparound(False)
     cdef inline const char* _bytes_of(self, uint64_t k, Py_ssize_t* n) noexcept nogil:
         # k is in 1.._staged: a page and a chunk exist for it.
-        cdef uint64_t off = self._off_pages[k >> PAGE_SHIFT][k & PAGE_MASK]
-        n[0] = self._len_pages[k >> PAGE_SHIFT][k & PAGE_MASK]
+        cdef const uint32_t* e = self._pages[k >> PAGE_SHIFT] + 3 * (k & PAGE_MASK)
+        cdef uint64_t off = e[0] | (<uint64_t>e[1] << 32)
+        n[0] = e[2]
         return <const char*>self._chunks[off >> 32] + (off & ZK_POS_MASK)
 
     cdef inline uint32_t _find(self, const char* p, Py_ssize_t n, uint64_t h, uint64_t limit) noexcept nogil:
@@ -393,15 +414,16 @@ cdef class Interner:
         cdef uint8_t tag = <uint8_t>h
         cdef uint32_t k
         cdef uint64_t off
-        cdef uint32_t* slots = self._slots
-        cdef uint8_t* tags = self._tags
+        cdef const uint32_t* e
+        cdef const unsigned char* slots = self._slots
         while True:
-            k = slots[idx]
+            k = zk_slot_key(slots, idx)
             if k == 0:
                 return 0
-            if tags[idx] == tag and k <= limit:
-                if self._len_pages[k >> PAGE_SHIFT][k & PAGE_MASK] == <uint64_t>n:
-                    off = self._off_pages[k >> PAGE_SHIFT][k & PAGE_MASK]
+            if zk_slot_tag(slots, idx) == tag and k <= limit:
+                e = self._pages[k >> PAGE_SHIFT] + 3 * (k & PAGE_MASK)
+                if e[2] == <uint64_t>n:
+                    off = e[0] | (<uint64_t>e[1] << 32)
                     if memcmp(self._chunks[off >> 32] + (off & ZK_POS_MASK), p, n) == 0:
                         return k
             idx += 1
@@ -414,17 +436,18 @@ cdef class Interner:
         cdef uint64_t pos = self._chunk_used
         cdef uint64_t chunk = <uint64_t>(self._nchunks - 1)
         memcpy(self._chunks[chunk] + pos, p, n)
-        self._off_pages[k >> PAGE_SHIFT][k & PAGE_MASK] = (chunk << 32) | pos
-        self._len_pages[k >> PAGE_SHIFT][k & PAGE_MASK] = <uint32_t>n
+        cdef uint32_t* e = self._pages[k >> PAGE_SHIFT] + 3 * (k & PAGE_MASK)
+        e[0] = <uint32_t>pos
+        e[1] = <uint32_t>chunk
+        e[2] = <uint32_t>n
         self._chunk_used = pos + n
         cdef uint64_t cap = self._table_cap
         cdef uint64_t idx = zk_mulhi(h, cap)
-        while self._slots[idx] != 0:
+        while zk_slot_key(self._slots, idx) != 0:
             idx += 1
             if idx == cap:
                 idx = 0
-        self._tags[idx] = <uint8_t>h
-        self._slots[idx] = <uint32_t>k
+        zk_slot_set(self._slots, idx, <uint32_t>k, <uint8_t>h)
         self._staged = k
         return <uint32_t>k
 
@@ -434,13 +457,12 @@ cdef class Interner:
         cdef uint64_t k, h, idx, j, home, cap = self._table_cap
         cdef const char* p
         cdef Py_ssize_t n
-        cdef uint32_t* slots = self._slots
-        cdef uint8_t* tags = self._tags
+        cdef unsigned char* slots = self._slots
         k = self._staged
         while k > count:
             p = self._bytes_of(k, &n)
             idx = zk_mulhi(zk_hash(p, n, self._seed), cap)
-            while slots[idx] != k:
+            while zk_slot_key(slots, idx) != k:
                 idx += 1
                 if idx == cap:
                     idx = 0
@@ -451,16 +473,14 @@ cdef class Interner:
                 j += 1
                 if j == cap:
                     j = 0
-                if slots[j] == 0:
+                if zk_slot_key(slots, j) == 0:
                     break
-                p = self._bytes_of(slots[j], &n)
+                p = self._bytes_of(zk_slot_key(slots, j), &n)
                 home = zk_mulhi(zk_hash(p, n, self._seed), cap)
                 if (home <= idx or home > j) if idx <= j else (home <= idx and home > j):
-                    slots[idx] = slots[j]
-                    tags[idx] = tags[j]
+                    zk_slot_set(slots, idx, zk_slot_key(slots, j), zk_slot_tag(slots, j))
                     idx = j
-            slots[idx] = 0
-            tags[idx] = 0
+            zk_slot_set(slots, idx, 0, 0)
             k -= 1
         self._staged = count
         if self._nchunks > nchunks:
@@ -474,7 +494,12 @@ cdef class Interner:
         if not PyThread_acquire_lock(self._lock, NOWAIT_LOCK):
             with nogil:
                 PyThread_acquire_lock(self._lock, WAIT_LOCK)
+        self._busy = True
         return 0
+
+    cdef inline void _release(self) noexcept:
+        self._busy = False
+        PyThread_release_lock(self._lock)
 
     # -- errors --------------------------------------------------------------
 
@@ -599,6 +624,13 @@ cdef class Interner:
         cdef uint32_t k = self._find(p, n, h, self._count)
         if k:
             return k
+        if not self._busy and self._count < self._max_keys and self._has_room(n):
+            # No writer is mid-way and nothing needs allocating, so from the
+            # find above to the publish below this is C code only: under
+            # the GIL no other thread can interleave, the lock is not needed.
+            k = self._store(p, n, h)
+            self._count = k
+            return k
         return self._insert(s, p, n, h)
 
     def get_or_intern_static(self, s):
@@ -619,7 +651,7 @@ cdef class Interner:
                 k = self._store(p, n, h)
                 self._count = k
         finally:
-            PyThread_release_lock(self._lock)
+            self._release()
         return k
 
     def intern_many(self, strings):
@@ -650,42 +682,101 @@ cdef class Interner:
         try:
             self._intern_batch(strings, is_list, size, out)
         finally:
-            PyThread_release_lock(self._lock)
+            self._release()
         return keys
+
+    cdef inline void _stage_hash(self, seq, bint is_list, Py_ssize_t j, _Ring* r) noexcept:
+        """Pipeline stage: UTF-8 and hash of item ``j``; prefetch its home slot."""
+        cdef PyObject* o = _borrow(seq, is_list, j)
+        cdef Py_ssize_t m = j & RING_MASK
+        cdef Py_ssize_t n
+        cdef const char* p
+        r.valid[m] = False
+        if o == NULL or not _is_str(o):
+            return
+        p = _utf8_borrowed(o, &n)
+        if p == NULL:
+            PyErr_Clear()  # the main stage redoes it and raises in order
+            return
+        r.p[m] = p
+        r.n[m] = n
+        r.h[m] = zk_hash(p, n, self._seed)
+        r.valid[m] = True
+        zk_prefetch(self._slots + 5 * zk_mulhi(r.h[m], self._table_cap))
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
     cdef int _intern_batch(self, seq, bint is_list, Py_ssize_t size, uint32_t* out) except -1:
+        # Software-pipelined: every item costs a few dependent cache misses
+        # (string object, table slot, entry, arena), so while item i is
+        # looked up, items i+D.. are already being prefetched. Prefetches are
+        # hints only; the lookup itself always reads the current state.
         cdef uint64_t count = self._count
         cdef Py_ssize_t nchunks = self._nchunks
         cdef uint64_t chunk_size = self._chunk_size
         cdef uint64_t chunk_used = self._chunk_used
         cdef uint64_t arena_bytes = self._arena_bytes
-        cdef Py_ssize_t i, n
+        cdef Py_ssize_t t, i, j, m, n
         cdef const char* p
-        cdef uint64_t h
+        cdef uint64_t h, idx, off
         cdef uint32_t k
+        cdef const uint32_t* e
+        cdef PyObject* o
         cdef object s
+        cdef _Ring r
         try:
-            for i in range(size):
-                if is_list:
-                    # Re-checked every item: the list is the caller's and
-                    # another thread could shrink it while we allocate.
-                    if i >= PyList_GET_SIZE(seq):
-                        raise RuntimeError(f"{self._name()}: list changed size during intern_many")
-                    s = <object>PyList_GET_ITEM(seq, i)
+            for t in range(size + 4 * LOOKAHEAD):
+                if t < size:  # stage A: the string object
+                    o = _borrow(seq, is_list, t)
+                    if o != NULL:
+                        zk_prefetch(o)
+                j = t - LOOKAHEAD
+                if 0 <= j < size:  # stage B: hash, prefetch slot
+                    self._stage_hash(seq, is_list, j, &r)
+                j = t - 2 * LOOKAHEAD
+                if 0 <= j < size:  # stage C: read slot, prefetch entry
+                    m = j & RING_MASK
+                    r.k[m] = 0
+                    if r.valid[m]:
+                        idx = zk_mulhi(r.h[m], self._table_cap)
+                        k = zk_slot_key(self._slots, idx)
+                        if k != 0 and zk_slot_tag(self._slots, idx) == <uint8_t>r.h[m]:
+                            r.k[m] = k
+                            zk_prefetch(self._pages[k >> PAGE_SHIFT] + 3 * (k & PAGE_MASK))
+                j = t - 3 * LOOKAHEAD
+                if 0 <= j < size:  # stage D: read entry, prefetch arena
+                    m = j & RING_MASK
+                    k = r.k[m]
+                    if k != 0:
+                        e = self._pages[k >> PAGE_SHIFT] + 3 * (k & PAGE_MASK)
+                        zk_prefetch(self._chunks[e[1]] + e[0])
+                i = t - 4 * LOOKAHEAD
+                if i < 0:
+                    continue
+                o = _borrow(seq, is_list, i)
+                if o == NULL:
+                    raise RuntimeError(f"{self._name()}: list changed size during intern_many")
+                s = <object>o  # a strong reference: _reserve may run other threads
+                m = i & RING_MASK
+                if r.valid[m]:
+                    p = r.p[m]
+                    n = r.n[m]
+                    h = r.h[m]
                 else:
-                    s = <object>PyTuple_GET_ITEM(seq, i)
-                if not PyUnicode_Check(s):
-                    raise self._type_error(s)
-                p = self._utf8(s, &n)
-                h = zk_hash(p, n, self._seed)
+                    if not PyUnicode_Check(s):
+                        raise self._type_error(s)
+                    p = self._utf8(s, &n)
+                    h = zk_hash(p, n, self._seed)
                 k = self._find(p, n, h, self._staged)
                 if k == 0:
                     if self._staged >= self._max_keys:
                         raise self._full_error(s)
                     if not self._has_room(n):
                         self._reserve(n)
+                        # Python code may have run: redo what stage B already
+                        # computed for later items from the current list.
+                        for j in range(i + 1, min(t - LOOKAHEAD + 1, size)):
+                            self._stage_hash(seq, is_list, j, &r)
                     k = self._store(p, n, h)
                 out[i] = k
         except BaseException:
@@ -703,7 +794,7 @@ cdef class Interner:
         lengths = np.empty(count, dtype=np.uint32)
         cdef uint32_t* lp = <uint32_t*>cnp.PyArray_DATA(lengths)
         for k in range(1, count + 1):
-            lp[k - 1] = self._len_pages[k >> PAGE_SHIFT][k & PAGE_MASK]
+            lp[k - 1] = self._pages[k >> PAGE_SHIFT][3 * (k & PAGE_MASK) + 2]
             total += lp[k - 1]
         data = PyBytes_FromStringAndSize(NULL, total)
         cdef char* dst = PyBytes_AS_STRING(data)
@@ -720,7 +811,7 @@ cdef class Interner:
         try:
             lengths, data = self._export()
         finally:
-            PyThread_release_lock(self._lock)
+            self._release()
         _interner_file.write(path, self._id, self._max_keys, lengths, data)
 
     @classmethod
@@ -757,8 +848,8 @@ cdef class Interner:
         """Bytes held: arena chunks, entry pages, lookup table (+ C pointer arrays)."""
         arena = self._arena_bytes
         entries = sum([a.nbytes for a in self._page_arrays])
-        index = self._slots_array.nbytes + self._tags_array.nbytes
-        pointers = (self._pages_cap * 2 + self._chunks_cap) * sizeof(void*)
+        index = self._slots_array.nbytes
+        pointers = (self._pages_cap + self._chunks_cap) * sizeof(void*)
         return {
             "strings": self._count,
             "arena_bytes": arena,

@@ -36,6 +36,12 @@ MAX_KEYS = 2**32 - 2
 CHUNK_BYTES = 256 * 1024
 
 
+def _exact(s: str) -> str:
+    """``s`` as an exact ``str``: a subclass's own ``__hash__``/``__eq__``
+    must not decide identity (the compiled kernel compares UTF-8 bytes)."""
+    return s if type(s) is str else str.__str__(s)
+
+
 def _check_max_keys(max_keys: int) -> int:
     max_keys = operator.index(max_keys)
     if not 1 <= max_keys <= MAX_KEYS:
@@ -85,13 +91,16 @@ class Interner:
         return self._count
 
     def __contains__(self, s: object) -> bool:
-        return isinstance(s, str) and s in self._index
+        return isinstance(s, str) and _exact(s) in self._index
 
     def get(self, s: str) -> int | None:
-        """Key of ``s`` if interned, else None. Never inserts."""
+        """Key of ``s`` if interned, else None. Never inserts.
+
+        A string UTF-8 cannot encode was never interned: None, not an error.
+        """
         if not isinstance(s, str):
-            raise InternerTypeError(f"{self._name()}: expected str, got {type(s).__name__} {s!r:.80}")
-        return self._index.get(s)
+            raise self._type_error(s)
+        return self._index.get(_exact(s))
 
     def resolve(self, key: int) -> str:
         """The string of ``key``; ``UnknownKeyError`` (a ``KeyError``) if none."""
@@ -108,9 +117,16 @@ class Interner:
         return bytes(self._chunks[chunk][pos : pos + int(self._lengths[k])]).decode("utf-8")
 
     def resolve_many(self, keys: Iterable[int]) -> list[str]:
+        """Strings of ``keys`` (ints, or a uint32 array), in order; errors as ``resolve``."""
         if isinstance(keys, np.ndarray):
             keys = keys.tolist()
-        return [self.resolve(k) for k in keys]
+        try:
+            it = iter(keys)
+        except TypeError:
+            raise InternerTypeError(
+                f"{self._name()}: resolve_many expects an iterable of keys, got {type(keys).__name__}"
+            ) from None
+        return [self.resolve(k) for k in it]
 
     # -- inserts -------------------------------------------------------------
 
@@ -120,49 +136,83 @@ class Interner:
         if key is not None:
             return key
         with self._lock:
-            return self._insert(s)
+            pending: dict[str, int] = {}
+            key = self._stage(s, pending)
+            self._publish(pending)
+            return key
 
     get_or_intern_static = get_or_intern
 
     def intern_many(self, strings: Iterable[str]) -> np.ndarray:
-        """Keys of all ``strings`` as a ``uint32`` array; all-or-nothing."""
+        """Keys of all ``strings`` as a ``uint32`` array; all-or-nothing.
+
+        ``strings`` is any iterable of ``str`` (a bare ``str`` is refused: it
+        would intern its characters). On any error no string of the batch
+        stays interned, and no other thread ever saw one of its keys.
+        """
+        if isinstance(strings, str):
+            raise InternerTypeError(
+                f"{self._name()}: intern_many expects an iterable of str, got a str {strings!r:.80}"
+            )
+        if type(strings) is not list and type(strings) is not tuple:
+            try:
+                it = iter(strings)
+            except TypeError:
+                raise InternerTypeError(
+                    f"{self._name()}: intern_many expects an iterable of str, got {type(strings).__name__}"
+                ) from None
+            strings = list(it)  # run the caller's iterator before taking the lock
+        keys: list[int] = []
         with self._lock:
-            start_count, start_chunks, start_used = self._count, len(self._chunks), self._chunk_used
-            keys: list[int] = []
+            mark = (len(self._chunks), self._chunk_used)
+            pending: dict[str, int] = {}
             try:
                 for s in strings:
                     key = self._index.get(s) if type(s) is str else None
-                    keys.append(key if key is not None else self._insert(s))
+                    keys.append(key if key is not None else self._stage(s, pending))
             except BaseException:
-                self._rollback(start_count, start_chunks, start_used)
+                # Staged keys were never published: only the arena moved.
+                del self._chunks[mark[0] :]
+                self._chunk_used = mark[1]
                 raise
+            self._publish(pending)
         return np.array(keys, dtype=np.uint32)
+
+    def _type_error(self, s: object) -> InternerTypeError:
+        return InternerTypeError(f"{self._name()}: expected str, got {type(s).__name__} {s!r:.80}")
 
     def _encode(self, s: object) -> bytes:
         if not isinstance(s, str):
-            raise InternerTypeError(f"{self._name()}: expected str, got {type(s).__name__} {s!r:.80}")
+            raise self._type_error(s)
         try:
-            return s.encode("utf-8")
+            return str.encode(s, "utf-8")
         except UnicodeEncodeError as e:
             raise InternerEncodingError(
                 f"{self._name()}: string {s!r:.80} cannot be encoded as UTF-8 ({e.reason})"
             ) from None
 
-    def _insert(self, s: object) -> int:
-        """Insert ``s`` (caller holds the lock). Leaves state unchanged on error."""
+    def _stage(self, s: object, pending: dict[str, int]) -> int:
+        """Key of ``s`` among published and ``pending`` keys, else store it as
+        the next pending key. Caller holds the lock. Stored but unpublished
+        entries are invisible: ``resolve`` stops at ``_count`` and lookups go
+        through ``_index``, so a failure needs no undo beyond the arena."""
         data = self._encode(s)
-        assert isinstance(s, str)
-        existing = self._index.get(s)
-        if existing is not None:  # another thread won the race
-            return existing
-        if self._count >= self._max_keys:
+        s = _exact(s)  # type: ignore[arg-type]
+        key = self._index.get(s)
+        if key is None:
+            key = pending.get(s)
+        if key is not None:  # interned already (maybe by another thread), or earlier in this batch
+            return key
+        if self._count + len(pending) >= self._max_keys:
             raise InternerFullError(
                 f"{self._name()}: all {self._max_keys} keys are taken; cannot intern {s!r:.80}"
             )
-        key = self._count + 1
+        n = len(data)
+        if n > 0xFFFFFFFF:
+            raise InternerFullError(f"{self._name()}: a string of {n} bytes exceeds the 4 GiB limit")
+        key = self._count + len(pending) + 1
         if key >= len(self._offsets):
             self._grow_entries(key + 1)
-        n = len(data)
         if not self._chunks or self._chunk_used + n > len(self._chunks[-1]):
             self._chunks.append(bytearray(max(CHUNK_BYTES, n)))
             self._chunk_used = 0
@@ -171,9 +221,13 @@ class Interner:
         self._offsets[key] = ((len(self._chunks) - 1) << 32) | self._chunk_used
         self._lengths[key] = n
         self._chunk_used += n
-        self._index[str(s)] = key
-        self._count = key
+        pending[s] = key
         return key
+
+    def _publish(self, pending: dict[str, int]) -> None:
+        # Count first: a key must resolve as soon as a lookup can return it.
+        self._count += len(pending)
+        self._index.update(pending)
 
     def _grow_entries(self, need: int) -> None:
         cap = len(self._offsets)
@@ -184,15 +238,6 @@ class Interner:
         offsets[: len(self._offsets)] = self._offsets
         lengths[: len(self._lengths)] = self._lengths
         self._offsets, self._lengths = offsets, lengths
-
-    def _rollback(self, count: int, chunks: int, used: int) -> None:
-        for key in range(count + 1, self._count + 1):
-            del self._index[self.resolve(key)]
-        self._offsets[count + 1 : self._count + 1] = 0
-        self._lengths[count + 1 : self._count + 1] = 0
-        del self._chunks[chunks:]
-        self._chunk_used = used
-        self._count = count
 
     # -- persistence ---------------------------------------------------------
 
@@ -209,7 +254,7 @@ class Interner:
         """Write the documented format atomically (temp file, fsync, rename)."""
         with self._lock:
             lengths, data = self._export()
-            _interner_file.write(path, self._id, self._max_keys, lengths, data)
+        _interner_file.write(path, self._id, self._max_keys, lengths, data)
 
     @classmethod
     def load(cls, path: str | PathLike) -> "Interner":
@@ -217,6 +262,7 @@ class Interner:
         iid, max_keys, lengths, data = _interner_file.read(path)
         self = cls(len(lengths), max_keys=max_keys)
         self._id = iid
+        pending: dict[str, int] = {}
         pos = 0
         for n in lengths.tolist():
             try:
@@ -224,9 +270,10 @@ class Interner:
             except UnicodeDecodeError:
                 raise InternerFileError(f"interner file {str(path)!r} holds invalid UTF-8") from None
             pos += n
-            if s in self._index:
+            if s in pending:
                 raise InternerFileError(f"interner file {str(path)!r} holds {s!r:.80} twice")
-            self._insert(s)
+            self._stage(s, pending)
+        self._publish(pending)
         return self
 
     # -- accounting ----------------------------------------------------------
