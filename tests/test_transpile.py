@@ -177,6 +177,12 @@ def test_javascript_keeps_all_imports():
     assert [b.local for b in result.bindings] == ["Unused"]
 
 
+def test_dynamic_import_index_survives_import_elision():
+    result = transform("import { T } from './types';\nlet t: T;\nconst p = import('./lazy');", filename="a.ts")
+    assert [r.specifier for r in result.requests] == ["./lazy"]
+    assert "__zako_m.i(0)" in result.code
+
+
 def test_import_meta_and_dynamic_import_are_rewritten():
     result = transform("const u = import.meta.url;\nconst p = import('./lazy.ts');", filename="a.ts")
     assert "__zako_m.meta.url" in result.code

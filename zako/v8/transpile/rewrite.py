@@ -112,6 +112,7 @@ class _Rewriter:
         self.local_export_nodes: dict[str, tree_sitter.Node] = {}
         self.star_exports: list[int] = []
         self.dynamic_requests: set[int] = set()
+        self.dynamic_sites: list[tuple[int, int, int]] = []
         self.type_names: set[str] = set()
         self.value_names: set[str] = set()  # top-level value declarations
         self.referenced: set[str] = set()  # identifiers used in value positions
@@ -307,14 +308,12 @@ class _Rewriter:
                         imported = self.module_export_name(name)
                         local = self.text(alias) if alias is not None else imported
                         group.append(self.bind(local, idx, imported))
-            if not group:  # `import {type A} from` or `import {} from`: nothing at runtime
-                if self.typescript:
-                    self.import_groups.append([])
-                    self.import_groups[-1].append(-1 - idx)  # marks an all-type import
-                else:
-                    self.side_effect_requests.add(idx)
-            else:
+            if group:
                 self.import_groups.append(group)
+            elif not self.typescript:
+                # `import {} from "x"` still loads x; in TypeScript an import of
+                # types only (`import { type A } from`) is elided entirely.
+                self.side_effect_requests.add(idx)
         self.blank(stmt.start_byte, stmt.end_byte, b";")
 
     def bind(self, local: str, request: int, imported: str) -> int:
@@ -553,7 +552,8 @@ class _Rewriter:
             raise self.error(n, "dynamic import() needs one string literal specifier (the module graph is resolved before running)")
         idx = self.request(real[0], dynamic=True)
         self.dynamic_requests.add(idx)
-        self.replace(n.start_byte, n.end_byte, f"__zako_m.i({idx})")
+        # written in finish(), once request indices are final
+        self.dynamic_sites.append((n.start_byte, n.end_byte, idx))
 
     def parameter_properties(self, method: tree_sitter.Node) -> None:
         params = method.child_by_field_name("parameters")
@@ -649,7 +649,7 @@ class _Rewriter:
         if self.typescript:
             for group in self.import_groups:
                 for b in group:
-                    if b >= 0 and self.bindings[b].local not in self.referenced:
+                    if self.bindings[b].local not in self.referenced:
                         keep_binding[b] = False
         for i, b in enumerate(self.bindings):
             if keep_binding[i]:
@@ -660,13 +660,8 @@ class _Rewriter:
             if i in used_requests:
                 remap[i] = len(requests)
                 requests.append(r)
-        if len(remap) != len(self.requests):
-            # Dynamic imports were rewritten with their pre-elision index.
-            for i in self.dynamic_requests:
-                if remap[i] != i:
-                    self.edits = [
-                        (s, e, t.replace(f"__zako_m.i({i})".encode(), f"__zako_m.i({remap[i]})".encode())) for s, e, t in self.edits
-                    ]
+        for start, end, idx in self.dynamic_sites:
+            self.replace(start, end, f"__zako_m.i({remap[idx]})")
         bindings = tuple(
             ImportBinding(b.local, remap[b.request], b.imported) for i, b in enumerate(self.bindings) if keep_binding[i]
         )
