@@ -76,6 +76,20 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARN
 _PRELUDE_SOURCE = Path(__file__).with_name("prelude.js").read_text(encoding="utf-8")
 
 
+def _one_line(source: str) -> str:
+    """The prelude on one line, so it can sit on line 1 before the user's code.
+
+    prelude.js keeps comments on their own lines and ends every statement
+    with ``;``, so dropping comment lines and joining the rest is exact.
+    Sharing one eval with the script saves a round trip to the isolate.
+    """
+    lines = (ln.strip() for ln in source.split("\n"))
+    return " ".join(ln for ln in lines if ln and not ln.startswith("//"))
+
+
+_PRELUDE_LINE = _one_line(_PRELUDE_SOURCE)
+
+
 # --- the shared event loop ------------------------------------------------------------
 
 _loop_lock = threading.Lock()
@@ -332,10 +346,16 @@ class Engine:
         try:
             ctx.set_hard_memory_limit(self.heap_limit_bytes)
             prelude_call = (
-                f"{_PRELUDE_SOURCE}({{abLimit:{self.heap_limit_bytes},consoleMax:{_CONSOLE_MAX},"
-                f"inputsJson:{json.dumps(inputs_json)}}});\n//# sourceURL=zako:prelude"
+                f"{_PRELUDE_LINE}({{abLimit:{self.heap_limit_bytes},consoleMax:{_CONSOLE_MAX},"
+                f"inputsJson:{json.dumps(inputs_json)}}});"
             )
-            body = f"{script}\n;void 0\n//# sourceURL={specifier}"
+            if extras:  # extras must run between the prelude and the script: three evals
+                body = f"{script}\n;void 0\n//# sourceURL={specifier}"
+                prelude_call += "\n//# sourceURL=zako:prelude"
+            else:  # prelude and script share line 1 and one eval
+                body = f"{prelude_call}{script}\n;void 0\n//# sourceURL={specifier}"
+                run.column_offset += len(prelude_call)
+                prelude_call = None
             transform = f"({result_transform})" if result_transform else "undefined"
             cfut = asyncio.run_coroutine_threadsafe(
                 _drive(run, prelude_call, extras, body, f"__zako_step({transform})"), loop
@@ -434,7 +454,7 @@ def _watch(token: Any, run: _Run, cfut: concurrent.futures.Future[Any]) -> Calla
     return unregister
 
 
-async def _drive(run: _Run, prelude_call: str, extras: list[str], body: str, step: str) -> tuple[Any, JSException | None]:
+async def _drive(run: _Run, prelude_call: str | None, extras: list[str], body: str, step: str) -> tuple[Any, JSException | None]:
     """Run one evaluation on the loop. Returns (value, exception) or raises _Failure."""
     loop = asyncio.get_running_loop()
     ctx = run.ctx
@@ -462,7 +482,8 @@ async def _drive(run: _Run, prelude_call: str, extras: list[str], body: str, ste
             raise _heap(run)
         return result
 
-    await ev(prelude_call, "prelude")
+    if prelude_call is not None:
+        await ev(prelude_call, "prelude")
     for i, extra in enumerate(extras):
         try:
             await ev(extra, f"extra prelude #{i}")

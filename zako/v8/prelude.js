@@ -47,14 +47,19 @@
   // ---- state of this evaluation -------------------------------------------
   const st = {
     started: false,
-    done: 0,            // 0 pending, 1 fulfilled, 2 rejected
+    // 0 pending, 1 fulfilled, 2 rejected
+    done: 0,
     value: undefined,
-    uncaught: null,     // first exception thrown by a timer callback
-    overLimit: null,    // text of the ArrayBuffer cap violation, sticky
-    hostPending: 0,     // host calls not yet answered (reserved for host functions)
+    // first exception thrown by a timer callback
+    uncaught: null,
+    // text of the ArrayBuffer cap violation, sticky
+    overLimit: null,
+    // host calls not yet answered (reserved for host functions)
+    hostPending: 0,
     logs: [],
     logsDropped: 0,
-    throwSite: null,    // stack of the latest instrumented `throw` of a non-Error
+    // stack of the latest instrumented `throw` of a non-Error
+    throwSite: null,
     throwValue: undefined,
   };
 
@@ -179,7 +184,8 @@
   }
   function reserve(n, what) {
     n = NumberCtor(n);
-    if (!(n >= 0)) return; // the real constructor reports the bad length
+    // the real constructor reports a bad length
+    if (!(n >= 0)) return;
     if (abLive + n > abLimit) refuse(n, what);
   }
   function account(buf) {
@@ -337,7 +343,8 @@
   function throwSite(v) {
     const holder = {};
     ErrorCtor.captureStackTrace(holder, throwSite);
-    st.throwSite = StringCtor(holder.stack).slice(5); // drop "Error", keep "\n    at ..."
+    // drop the "Error" head, keep the frames
+    st.throwSite = StringCtor(holder.stack).slice(5);
     st.throwValue = v;
     return v;
   }
