@@ -10,7 +10,6 @@ import asyncio
 import itertools
 import threading
 import time
-from concurrent.futures import CancelledError
 
 import pytest
 

@@ -14,7 +14,7 @@ are only started for work that can actually run, and a job cancelled while
 waiting simply cancels its admission wait. The grant is released when the
 job ends, on whatever thread it ended.
 
-Locking: one lock guards every field below; behaviour calls and future
+Locking: one lock guards all pool state; behaviour calls and future
 completion happen outside it, so user callbacks can re-enter the pool.
 """
 
