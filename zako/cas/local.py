@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import BinaryIO
@@ -18,6 +20,8 @@ from .reader import BlobReader
 __all__ = ["LocalCas"]
 
 _TEMP_PREFIX = ".tmp-"
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_SEQ = itertools.count()
 _FULL = BlobRange()
 
 
@@ -56,6 +60,7 @@ class LocalCas:
         self._tmp_dir = self.root / "tmp"
         self._tmp_dir.mkdir(parents=True, exist_ok=True)
         self._root_str = os.fspath(self.root)
+        self._known_dirs: set[str] = set()
 
     def __repr__(self) -> str:
         return f"LocalCas({self._root_str!r})"
@@ -117,8 +122,10 @@ class LocalCas:
         self._store_verified(digest, memoryview(data).cast("B"))
         return digest
 
-    def _store_verified(self, digest: Digest, view: memoryview) -> None:
-        # Caller has hashed ``view`` to ``digest``.
+    def _store_verified(self, digest: Digest, view: memoryview, *, durable: bool = True) -> None:
+        # Caller has hashed ``view`` to ``digest``. ``durable=False`` skips
+        # the fsync (CasStore uses it for inlined blobs, whose bytes live in
+        # their handles; a copy torn by power loss fails verification on read).
         final = self._path_str(digest)
         try:
             if os.stat(final).st_size == digest.size_bytes:
@@ -126,20 +133,38 @@ class LocalCas:
         except FileNotFoundError:
             pass
         directory = os.path.dirname(final)
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=directory)
+        fd, tmp = self._open_temp(directory)
         try:
             try:
                 _write_all(fd, view)
-                if self.fsync:
+                if durable and self.fsync:
                     os.fsync(fd)
-                os.fchmod(fd, 0o444)
             finally:
                 os.close(fd)
             os.replace(tmp, final)
         except BaseException:
             _unlink_quietly(tmp)
             raise
+
+    def _open_temp(self, directory: str) -> tuple[int, str]:
+        """A new, exclusively created read-only temp file in ``directory``."""
+        # pid + thread + counter is unique among live writers and cheaper than
+        # mkstemp's random names; a clash with a dead writer's leftover falls
+        # back to mkstemp.
+        name = f"{directory}{os.sep}{_TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{next(_SEQ)}"
+        for _attempt in (0, 1):
+            if directory not in self._known_dirs:
+                os.makedirs(directory, exist_ok=True)
+                self._known_dirs.add(directory)
+            try:
+                return os.open(name, _TEMP_FLAGS, 0o444), name
+            except FileExistsError:
+                fd, name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=directory)
+                os.fchmod(fd, 0o444)
+                return fd, name
+            except FileNotFoundError:
+                self._known_dirs.discard(directory)  # removed behind our back
+        raise FileNotFoundError(f"cannot create a temp file in {directory!r} of {self!r}")
 
     def store_stream(self, stream: BinaryIO, expected: Digest | None = None) -> Digest:
         """Store everything left in ``stream``; returns its digest.
@@ -151,7 +176,7 @@ class LocalCas:
         """
         if expected is not None:
             _require_digest(expected)
-        fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=self._tmp_dir)
+        fd, tmp = self._open_temp(self._tmp_dir_str())
         try:
             try:
                 digest = _copy_hashing(stream, fd)
@@ -160,13 +185,22 @@ class LocalCas:
                         f"stream given for blob {expected} hashes to {digest}; "
                         f"not stored in {self!r}",
                         expected=expected, actual=digest)
+                if self.check(digest) is not None:
+                    # Already stored: drop the copy, skip the fsync.
+                    os.close(fd)
+                    fd = -1
+                    _unlink_quietly(tmp)
+                    return digest
                 if self.fsync:
                     os.fsync(fd)
-                os.fchmod(fd, 0o444)
             finally:
-                os.close(fd)
+                if fd >= 0:
+                    os.close(fd)
             final = self._path_str(digest)
-            os.makedirs(os.path.dirname(final), exist_ok=True)
+            directory = os.path.dirname(final)
+            if directory not in self._known_dirs:
+                os.makedirs(directory, exist_ok=True)
+                self._known_dirs.add(directory)
             os.replace(tmp, final)
         except BaseException:
             _unlink_quietly(tmp)

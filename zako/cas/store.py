@@ -23,7 +23,9 @@ _FULL = BlobRange()
 class CasStore:
     """Where zako puts and reads blobs.
 
-    Writes always land in ``local`` (durably, see :class:`LocalCas`), go to
+    Writes always land in ``local`` (durably, see :class:`LocalCas`; the
+    local copy of an inlined blob is written without fsync, as its handle
+    carries the bytes and a torn copy fails verification), go to
     ``cache`` when at most ``cache_blob_limit`` bytes, and, with a
     ``remote``, are uploaded — in background threads unless
     ``background_uploads=False``; :meth:`flush` waits for them and raises
@@ -78,8 +80,9 @@ class CasStore:
         if isinstance(data, str):
             raise TypeError("CasStore.put_bytes needs bytes, not str (encode it first)")
         digest = Digest.of_bytes(data)
-        self.local._store_verified(digest, memoryview(data).cast("B"))
         size = digest.size_bytes
+        self.local._store_verified(digest, memoryview(data).cast("B"),
+                                   durable=size > self.inline_threshold)
         small = None
         if size <= self.inline_threshold or (self.cache is not None and size <= self.cache_blob_limit):
             small = data if isinstance(data, bytes) else bytes(data)
