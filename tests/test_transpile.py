@@ -74,6 +74,7 @@ use(d, a, c, ns, j);
 """
     result = transform(src, filename="m.js")
     assert [r.specifier for r in result.requests] == ["./m.js", "./n", "./side", "./x.json", "./s", "./z", "./y"]
+    assert result.imports == tuple(r.specifier for r in result.requests)
     assert result.requests[3].is_json and not result.requests[0].is_json
     assert result.requests[1].line == 2
     assert [(b.local, b.request, b.imported) for b in result.bindings] == [

@@ -81,6 +81,11 @@ class TransformResult:
     typescript: bool = False
     digest: str = field(default="", compare=False)
 
+    @property
+    def imports(self) -> tuple[str, ...]:
+        """The imported specifiers as written, in first-appearance order."""
+        return tuple(r.specifier for r in self.requests)
+
     def to_bytes(self) -> bytes:
         """Serialize (for an on-disk or CAS-backed cache)."""
         return json.dumps(
