@@ -198,6 +198,7 @@ def test_timeout_fails_the_job_and_the_pool_keeps_serving():
         with pytest.raises(ScriptTimeoutError):
             stuck.result(WAIT)
         assert pool.submit(V8Job(source="return 7")).result(WAIT).value == 7
+        assert pool.stats().retired["error"] == 0  # the script's fault, not the engine's
 
 
 def test_failing_and_hostile_jobs_next_to_healthy_ones():

@@ -112,8 +112,9 @@ class V8Worker:
       job; a fired cancel token ends the job in ``CancelledError``.
     - ``heap_bytes`` reports the last job's peak heap plus ArrayBuffer
       memory, so a worker that ran a heavy script is recycled.
-    - ``is_broken``: after a heap-limit hit or any engine failure other
-      than a JS-level error the engine is replaced rather than trusted.
+    - ``is_broken``: after a heap-limit hit (or an engine failure it cannot
+      classify) the engine is replaced rather than trusted; timeouts,
+      deadlocks, conversion and load errors are the script's fault.
     - ``default_request`` is ``{"cpu": 1, "memory": heap_limit_bytes}``:
       with a ``ResourcePool`` the pool admits only as many evaluations as
       memory allows.
@@ -196,12 +197,24 @@ class V8Worker:
         return state.heap_bytes
 
     def is_broken(self, state: _State, error: BaseException) -> bool:
-        from ..v8.errors import ConversionError, ModuleLoadError, TranspileError, V8Error
+        from ..v8.errors import (
+            ConversionError,
+            DeadlockError,
+            ModuleLoadError,
+            ScriptCancelledError,
+            ScriptTimeoutError,
+            TranspileError,
+            V8Error,
+        )
 
-        if isinstance(error, (ModuleLoadError, TranspileError, ConversionError, TypeError, ValueError)):
-            return False  # a bad job, not a bad engine
-        # Timeouts, heap limits, deadlocks: the engine terminated an isolate;
-        # a fresh engine is cheap next to trusting one that may be wedged.
+        bad_job = (
+            ModuleLoadError, TranspileError, ConversionError, DeadlockError,
+            ScriptTimeoutError, ScriptCancelledError, TypeError, ValueError,
+        )
+        if isinstance(error, bad_job):
+            return False  # the script's fault; its context is already gone
+        # A heap-limit hit (V8 after OOM) or an engine failure we cannot
+        # classify: a fresh engine is cheap next to trusting this one.
         return isinstance(error, V8Error) or not isinstance(error, Exception)
 
     # --- helpers -----------------------------------------------------------------
