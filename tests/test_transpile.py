@@ -11,6 +11,7 @@ from py_mini_racer import MiniRacer
 from zako.v8 import TranspileError
 from zako.v8.transpile import (
     MemoryTransformCache,
+    StoreTransformCache,
     TransformCache,
     TransformResult,
     cached_transform,
@@ -320,8 +321,46 @@ def test_result_round_trips_through_bytes_for_a_cas_backed_cache():
         TransformResult.from_bytes(b"{}")
 
 
+class DictStore:
+    def __init__(self):
+        self.data: dict[str, bytes] = {}
+        self.fail = False
+
+    def get(self, key):
+        if self.fail:
+            raise OSError("disk gone")
+        return self.data.get(key)
+
+    def put(self, key, data):
+        if self.fail:
+            raise OSError("disk gone")
+        self.data[key] = data
+
+
+def test_store_backed_cache_survives_the_process_memory():
+    store = DictStore()
+    src = "export const persisted_probe: number = 1;"
+    first = cached_transform(src, filename="p.ts", cache=StoreTransformCache(store))
+    assert list(store.data) == [first.digest]
+    before = parse_count()
+    fresh = StoreTransformCache(store)  # a new process: empty memory, same store
+    again = cached_transform(src, filename="p.ts", cache=fresh)
+    assert parse_count() == before and again == first and fresh.store_hits == 1
+
+
+def test_store_failures_and_garbage_are_misses():
+    store = DictStore()
+    cache = StoreTransformCache(store)
+    store.data["k"] = b"not json"
+    assert cache.get("k") is None
+    store.fail = True
+    result = cached_transform("export const store_fail_probe = 1;", filename="f.js", cache=cache)
+    assert cache.get(result.digest) is result  # kept in memory although the store failed
+
+
 def test_memory_cache_satisfies_the_interface():
     assert isinstance(MemoryTransformCache(), TransformCache)
+    assert isinstance(StoreTransformCache(DictStore()), TransformCache)
 
 
 FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures" / "modules"

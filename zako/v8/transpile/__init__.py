@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import TranspileError
-from .cache import MemoryTransformCache, TransformCache, default_cache, transform_key
+from .cache import BytesStore, MemoryTransformCache, StoreTransformCache, TransformCache, default_cache, transform_key
 from .result import ExportEntry, ImportBinding, ModuleRequest, TransformResult
 from .rewrite import parse_count, rewrite_module
 
@@ -29,6 +29,8 @@ __all__ = [
     "ExportEntry",
     "TransformCache",
     "MemoryTransformCache",
+    "StoreTransformCache",
+    "BytesStore",
     "default_cache",
     "transform_key",
     "TranspileError",

@@ -10,6 +10,7 @@ default; a content-addressed store can back another implementation through
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from typing import Protocol, runtime_checkable
@@ -18,7 +19,7 @@ import blake3
 
 from .result import TransformResult
 
-__all__ = ["TransformCache", "MemoryTransformCache", "transform_key", "default_cache"]
+__all__ = ["TransformCache", "MemoryTransformCache", "StoreTransformCache", "BytesStore", "transform_key", "default_cache"]
 
 
 def transform_key(source: str, *, typescript: bool, version: str) -> str:
@@ -89,6 +90,58 @@ class MemoryTransformCache:
     @property
     def size_bytes(self) -> int:
         return self._bytes
+
+
+class BytesStore(Protocol):
+    """A persistent key -> bytes store (e.g. ``zako.project``'s action cache)."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+
+_log = logging.getLogger(__name__)
+
+
+class StoreTransformCache:
+    """A memory LRU in front of a persistent ``BytesStore``, so transforms
+    survive the process (the CLI's next run parses nothing unchanged).
+
+    A store that fails or returns malformed bytes is a miss, never an error:
+    a cache must not fail a build. Thread-safe if the store is.
+    """
+
+    def __init__(self, store: BytesStore, *, memory: MemoryTransformCache | None = None) -> None:
+        self.store = store
+        self.memory = memory if memory is not None else MemoryTransformCache()
+        self.store_hits = 0
+
+    def get(self, key: str) -> TransformResult | None:
+        hit = self.memory.get(key)
+        if hit is not None:
+            return hit
+        try:
+            data = self.store.get(key)
+        except Exception as exc:  # noqa: BLE001 - any store failure is a miss
+            _log.warning("transform cache store failed reading %s: %s", key, exc)
+            return None
+        if data is None:
+            return None
+        try:
+            result = TransformResult.from_bytes(data)
+        except ValueError as exc:
+            _log.warning("ignoring a malformed cached transform %s: %s", key, exc)
+            return None
+        self.store_hits += 1
+        self.memory.put(key, result)
+        return result
+
+    def put(self, key: str, result: TransformResult) -> None:
+        self.memory.put(key, result)
+        try:
+            self.store.put(key, result.to_bytes())
+        except Exception as exc:  # noqa: BLE001 - the result is still good; only persistence failed
+            _log.warning("transform cache store failed writing %s: %s", key, exc)
 
 
 _DEFAULT = MemoryTransformCache()
