@@ -298,6 +298,16 @@ def test_graph_is_transformed_once_then_cached(project):
     assert "__zako_start" in script and set(heads) == {"BUILD.ts", "lib/a.ts", "lib/b.js"}
 
 
+def test_context_type_coerce():
+    assert ContextType.coerce("build") is ContextType.BUILD
+    assert ContextType.coerce("TOOLCHAIN") is ContextType.TOOLCHAIN
+    assert ContextType.coerce(ContextType.RULE) is ContextType.RULE
+    with pytest.raises(ValueError, match="unknown context type 'bulid'"):
+        ContextType.coerce("bulid")
+    with pytest.raises(TypeError):
+        ContextType.coerce(3)  # type: ignore[arg-type]
+
+
 def test_context_type_for_filename():
     cases = {
         "zako.ts": ContextType.PACKAGE,

@@ -57,6 +57,20 @@ class ContextType(enum.Enum):
         return cls.LIBRARY
 
     @classmethod
+    def coerce(cls, value: "ContextType | str") -> "ContextType":
+        """A ContextType, or its value/name as text ("build", "BUILD");
+        ``TypeError``/``ValueError`` naming the value otherwise."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            try:
+                return cls(value.lower())
+            except ValueError:
+                pass
+            raise ValueError(f"unknown context type {value!r} (one of {', '.join(c.value for c in cls)})")
+        raise TypeError(f"context_type must be a ContextType, got {value!r}")
+
+    @classmethod
     def allowing(cls, builtin: str) -> list["ContextType"]:
         """The context types that may import ``zako:<builtin>``."""
         return [c for c in cls if builtin in c.allowed_builtins]

@@ -291,8 +291,7 @@ class ModuleLoader:
         invalid JSON) or ``TranspileError``. Cost: one file read per module
         and one parse per module whose text is not in the transform cache.
         """
-        if not isinstance(context_type, ContextType):
-            raise TypeError(f"context_type must be a ContextType, got {context_type!r}")
+        context_type = ContextType.coerce(context_type)
         if isinstance(entry, os.PathLike):
             entry = os.fspath(entry)
         spec = self.resolve(entry, None, context_type=None)

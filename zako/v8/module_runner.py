@@ -257,8 +257,7 @@ def execute_module(
     ``result.exception``. Raises ``ModuleLoadError``/``TranspileError``
     before running anything, and the engine's ``V8Error`` family.
     """
-    if not isinstance(context_type, ContextType):
-        raise TypeError(f"context_type must be a ContextType, got {context_type!r}")
+    context_type = ContextType.coerce(context_type)
     graph = loader.load_graph(specifier, context_type=context_type)
     script, heads = build_script(graph)
     name = graph.modules[graph.entry].name
