@@ -95,6 +95,11 @@ use(d, a, c, ns, j);
     assert result.star_exports == (4,)
 
 
+def test_specifier_string_escapes_are_decoded():
+    src = 'import a from "./a\\"b";\nimport c from \'./it\\\'s\';\nimport d from "./\\u0041\\x42\\u{43}";\nuse(a, c, d);'
+    assert transform(src, filename="e.js").imports == ('./a"b', "./it's", "./ABC")
+
+
 @pytest.mark.parametrize(
     ("src", "expected"),
     [

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 
 import tree_sitter
@@ -73,6 +74,10 @@ _FUNCTION_LIKE = frozenset(
         "function",
     }
 )
+
+
+_ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]+\}|u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|\r\n|[\s\S])")
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 
 
 def parse_count() -> int:
@@ -170,9 +175,17 @@ class _Rewriter:
         body = raw[1:-1]
         if "\\" not in body:
             return body
+
+        def unescape(m: re.Match[str]) -> str:
+            e = m.group(1)
+            if e[0] in "xu":
+                return chr(int(e[2:-1] if e.startswith("u{") else e[1:], 16))
+            if e[0] in "\r\n\u2028\u2029":
+                return ""  # line continuation
+            return _SIMPLE_ESCAPES.get(e, e)
+
         try:
-            # JS and JSON string escapes agree for what module specifiers use.
-            return json.loads('"' + body.replace('"', '\\"').replace("\\'", "'") + '"')
+            return _ESCAPE.sub(unescape, body)
         except ValueError:
             raise self.error(node, f"unsupported escape in string literal {raw}") from None
 
