@@ -406,3 +406,73 @@ def test_error_messages_name_the_interner(Interner):
         with pytest.raises(InternerError) as info:
             call(arg)
         assert re.search(f"interner {id_text(it)}", str(info.value))
+
+
+# -- zako.intern: the front, InternedString and the protocols ----------------
+
+
+def test_front_exports_the_selected_kernel():
+    import zako
+    from zako import _impl, intern
+
+    assert intern.Interner is _impl.kernel("interner").Interner is zako.Interner
+
+
+def test_interned_string(Interner):
+    from zako.intern import InternedString, Resolvable, Uninternable
+
+    it = Interner()
+    a = InternedString.new("a/b", it)
+    assert isinstance(a, int) and a == 1 and hash(a) == hash(1)
+    assert repr(a) == "InternedString(1)"
+    assert a.resolve(it) == a.unintern(it) == "a/b"
+    assert InternedString.new("a/b", it) == a
+    assert InternedString.get("a/b", it) == a and type(InternedString.get("a/b", it)) is InternedString
+    assert InternedString.get("zz", it) is None and len(it) == 1
+    assert isinstance(a, Resolvable) and isinstance(a, Uninternable)
+    assert np.array([a, InternedString.new("c", it)], dtype=np.uint32).tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("bad", [0, -5])
+def test_interned_string_is_nonzero(bad):
+    from zako.intern import InternedString
+
+    with pytest.raises(ValueError):
+        InternedString(bad)
+
+
+def test_interned_string_errors_come_from_the_kernel(Interner):
+    from zako.intern import InternedString
+
+    it = Interner()
+    with pytest.raises(UnknownKeyError):
+        InternedString(3).resolve(it)
+    with pytest.raises(InternerEncodingError):
+        InternedString.new("\ud800", it)
+    assert len(it) == 0
+
+
+def test_protocols_are_structural(Interner):
+    from zako.intern import Internable, Resolvable, Uninternable
+
+    class Label:
+        def __init__(self, text):
+            self.text = text
+
+        def intern(self, interner):
+            return InternedLabel(interner.get_or_intern(self.text))
+
+    class InternedLabel(int):
+        def resolve(self, interner):
+            return interner.resolve(int(self))
+
+        def unintern(self, interner):
+            return Label(self.resolve(interner))
+
+    it = Interner()
+    label = Label("//pkg:name")
+    assert isinstance(label, Internable) and not isinstance(label, Resolvable)
+    key = label.intern(it)
+    assert isinstance(key, Resolvable) and isinstance(key, Uninternable) and not isinstance(key, Internable)
+    assert key.unintern(it).text == "//pkg:name"
+    assert not isinstance("text", Internable) and not isinstance(5, Resolvable)

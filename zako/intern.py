@@ -24,15 +24,37 @@ T_co = TypeVar("T_co", covariant=True)
 
 
 class InternedString(int):
-    """A key handed out by an ``Interner``: nonzero, resolves to one string."""
+    """A key handed out by an ``Interner``: nonzero, resolves to one string.
+
+    It is an ``int`` (equal to, and hashing like, the plain key) so it packs
+    into ``uint32`` arrays and costs nothing to pass around. It satisfies
+    ``Resolvable`` and ``Uninternable`` (the rich form of a string is the str).
+    """
 
     __slots__ = ()
 
+    def __new__(cls, key: int) -> "InternedString":
+        self = super().__new__(cls, key)
+        if self <= 0:
+            raise ValueError(f"an interned string key is >= 1, got {key!r}")
+        return self
+
     @classmethod
     def new(cls, s: str, interner: Interner) -> "InternedString":
+        """Intern ``s`` (errors as ``Interner.get_or_intern``)."""
         return cls(interner.get_or_intern(s))
 
+    @classmethod
+    def get(cls, s: str, interner: Interner) -> "InternedString | None":
+        """The key of ``s`` if already interned, else None; never inserts."""
+        key = interner.get(s)
+        return None if key is None else cls(key)
+
     def resolve(self, interner: Interner) -> str:
+        """The string (``UnknownKeyError`` if ``interner`` never handed this key out)."""
+        return interner.resolve(int(self))
+
+    def unintern(self, interner: Interner) -> str:
         return interner.resolve(int(self))
 
     def __repr__(self) -> str:
