@@ -6,6 +6,8 @@ import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from py_mini_racer import MiniRacer
 
 from zako.v8 import TranspileError
@@ -401,3 +403,13 @@ def test_loaders_share_the_default_cache(tmp_path):
     ModuleLoader(tmp_path).load_graph("shared_default_cache_probe.ts", context_type=ContextType.LIBRARY)
     assert parse_count() == before
     assert default_cache().hits >= 1
+
+
+@given(st.lists(st.sampled_from(sorted(TS_CASES)), min_size=1, max_size=6))
+@settings(max_examples=25, deadline=None)
+def test_any_mix_of_typescript_keeps_lines_and_runs(cases):
+    # each case declares `a`; give every snippet its own block scope
+    src = "\n".join("{\n" + TS_CASES[c][0].replace("import ", "// import ").replace("export ", "// export ") + "\n}" for c in cases)
+    result = transform(src + "\nexport const done = 1;", filename="mix.ts")
+    assert len(body_lines(result)) == src.count("\n") + 2
+    assert run_body(result)["done"] == 1

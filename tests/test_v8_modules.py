@@ -267,3 +267,18 @@ def test_module_waiting_forever_is_a_deadlock_not_a_hang(engine, tmp_path):
     (tmp_path / "stuck.js").write_text("await new Promise(() => {});\nexport const never = 1;\n")
     with pytest.raises(DeadlockError):
         engine.execute_module("stuck.js", context_type=ContextType.LIBRARY, loader=ModuleLoader(tmp_path))
+
+
+def test_shared_loader_across_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    loader = ModuleLoader(FIXTURES, import_map={"@shared/": "shared/"}, transform_cache=MemoryTransformCache())
+
+    def run(_):
+        engine = Engine(timeout_s=10.0)
+        result = engine.execute_module("BUILD.ts", context_type=ContextType.BUILD, loader=loader)
+        return result.value["total"], [t["name"] for t in result.declarations["targets"]]
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(run, range(8)))
+    assert outcomes == [(10, ["app", "lib"])] * 8
