@@ -206,3 +206,15 @@ def test_unavailable_server_fails_under_ci_and_skips_otherwise(tmp_path, ci, out
     summary = proc.stdout.strip().splitlines()[-1]
     assert f"1 {'error' if outcome == 'failed' else outcome}" in summary, proc.stdout
     assert (proc.returncode != 0) == (outcome == "failed")
+
+
+def test_dropped_keepalive_connection_is_retried(remote):
+    import socket
+
+    data = b"keep-alive"
+    d = remote.store(Digest.of_bytes(data), data)
+    conn = remote._local.conn
+    assert conn is not None and conn.sock is not None  # a pooled, reused connection
+    conn.sock.shutdown(socket.SHUT_RDWR)  # as a server closing an idle connection would
+    assert remote.read_bytes(d) == data
+    assert remote._local.conn is not conn

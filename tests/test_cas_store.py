@@ -333,3 +333,34 @@ def test_handle_deserialization_rejects_tampering():
     for bad in (b"", b"\x02" + bytes(40), BlobHandle.referenced(h.digest).to_bytes() + b"x"):
         with pytest.raises(CasError):
             BlobHandle.from_bytes(bad)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+def _read_via_open(store, digest, r):
+    with store.open(digest, r) as f:
+        return f.read()
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=9000), start=st.integers(0, 9100),
+       length=st.one_of(st.none(), st.integers(1, 9100)))
+def test_every_read_path_agrees_with_slicing(tmp_path_factory, data, start, length):
+    root = tmp_path_factory.mktemp("prop")
+    r = BlobRange(start, length)
+    stop = len(data) if length is None else start + length
+    fits = start <= len(data) and stop <= len(data)
+    with_cache = CasStore(LocalCas(root / "a"), cache=MemoryCache(1 << 20), inline_threshold=4096)
+    no_cache = CasStore(LocalCas(root / "b"), inline_threshold=0)
+    h = with_cache.put_bytes(data)
+    no_cache.put_bytes(data)
+    readers = [lambda: with_cache.read(h.digest, r), lambda: no_cache.read(h.digest, r),
+               lambda: h.read(with_cache, r), lambda: with_cache.local.read_bytes(h.digest, r),
+               lambda: _read_via_open(no_cache, h.digest, r)]
+    for read in readers:
+        if fits:
+            assert read() == data[start:stop]
+        else:
+            with pytest.raises(RangeError):
+                read()
