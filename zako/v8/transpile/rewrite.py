@@ -77,6 +77,8 @@ _FUNCTION_LIKE = frozenset(
 
 
 _ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]+\}|u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|\r\n|[\s\S])")
+# every byte but CR and LF becomes a space (UTF-8 continuation bytes too)
+_BLANK = bytes(c if c in b"\r\n" else 0x20 for c in range(256))
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 
 
@@ -137,8 +139,7 @@ class _Rewriter:
 
     def blank(self, start: int, end: int, prefix: bytes = b"") -> None:
         """Replace [start, end) with ``prefix`` then spaces, keeping every newline."""
-        chunk = self.src[start:end]
-        body = bytes(c if c in b"\r\n" else 0x20 for c in chunk)
+        body = self.src[start:end].translate(_BLANK)
         if prefix:
             first_nl = min((i for i in (body.find(b"\n"), body.find(b"\r")) if i >= 0), default=len(body))
             if first_nl >= len(prefix):
