@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .errors import BlobRangeError
+from .digest import Digest
+from .errors import BlobRangeError, RangeError
 
 __all__ = ["BlobRange", "check_range"]
 
@@ -102,12 +103,12 @@ def check_range(digest, rng: BlobRange) -> tuple[int, int]:
 
     The blob's size is known from the digest, so this needs no I/O.
     """
+    if not isinstance(digest, Digest):
+        raise TypeError(f"expected a Digest, got {type(digest).__name__} {digest!r}")
     if not isinstance(rng, BlobRange):
         raise TypeError(f"range must be a BlobRange, got {type(rng).__name__} {rng!r}")
     size = digest.size_bytes
     if rng.is_out_of_span(size):
-        from .errors import RangeError
-
         raise RangeError(
             f"range {rng!r} is outside blob {digest} (size {size} bytes)",
             digest=digest, size=size, range=rng)

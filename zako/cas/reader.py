@@ -45,7 +45,11 @@ class BlobReader(io.RawIOBase):
         self._on_close = on_close
         self.name = name
         if length == 0:
-            self._finish()
+            try:
+                self._finish()
+            except BaseException:
+                raw.close()
+                raise
 
     @property
     def length(self) -> int:
