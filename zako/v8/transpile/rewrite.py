@@ -82,6 +82,37 @@ _BLANK = bytes(c if c in b"\r\n" else 0x20 for c in range(256))
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 
 
+# Node types visit() acts on; every other node is only descended into.
+_SPECIAL = (
+    _ERASE
+    | _ERASE_STATEMENT
+    | {
+        "identifier",
+        "shorthand_property_identifier",
+        "as_expression",
+        "satisfies_expression",
+        "non_null_expression",
+        "type_assertion",
+        "internal_module",
+        "module",
+        "decorator",
+        "enum_declaration",
+        "meta_property",
+        "return_statement",
+        "yield_expression",
+        "import_statement",
+        "export_statement",
+        "call_expression",
+        "abstract_class_declaration",
+        "public_field_definition",
+        "variable_declarator",
+        "optional_parameter",
+        "method_definition",
+        "formal_parameters",
+    }
+)
+
+
 def parse_count() -> int:
     """How many sources this process has parsed (cache hits do not parse)."""
     return _parse_total
@@ -448,9 +479,14 @@ class _Rewriter:
 
     def visit(self, node: tree_sitter.Node) -> None:
         stack = [node]
+        special = _SPECIAL
         while stack:
             n = stack.pop()
             t = n.type
+            if t not in special:  # most nodes: nothing to do but descend
+                if n.child_count:
+                    stack.extend(reversed(n.children))
+                continue
             if t in _ERASE:
                 self.require_ts(n)
                 self.blank(n.start_byte, n.end_byte)
@@ -461,7 +497,8 @@ class _Rewriter:
                 continue
             children = n.children
             if t == "identifier" or t == "shorthand_property_identifier":
-                self.referenced.add(self.text(n))
+                if self.typescript:  # only TypeScript elides unused imports
+                    self.referenced.add(self.text(n))
                 continue
             if t in ("as_expression", "satisfies_expression"):
                 self.require_ts(n)
