@@ -228,6 +228,14 @@ def test_import_bindings_are_read_only(engine, tmp_path):
     assert "b.js:2" in result.exception.stack
 
 
+def test_imported_function_cannot_add_bindings_through_this(engine, tmp_path):
+    (tmp_path / "sloppy.js").write_text("export function setIt() { this.leak = 1; }\n")
+    (tmp_path / "main.js").write_text('import { setIt } from "./sloppy.js";\nsetIt();\nexport const leaked = typeof leak;\n')
+    result = engine.execute_module("main.js", context_type=ContextType.LIBRARY, loader=ModuleLoader(tmp_path))
+    # native ESM: `this` is undefined, so the write is a TypeError; here too
+    assert result.exception is not None and result.exception.name == "TypeError"
+
+
 def test_loader_and_transpile_errors_raise_before_running(engine, tmp_path):
     (tmp_path / "bad.ts").write_text("const a = 1;\nnamespace N {}\n")
     (tmp_path / "uses_bad.ts").write_text('import "./bad.ts";\n')

@@ -129,6 +129,9 @@
     for (const local of Object.keys(m.scope)) {
       Object.defineProperty(scope, local, { get: binding(m.scope[local]) });
     }
+    // Frozen: an imported function called bare gets the scope as `this`
+    // (a `with` artifact); writes through it must fail, not add bindings.
+    Object.freeze(scope);
     const meta = { url: m.url, filename: m.name };
     if (m.builtin) meta.host = host;
     const api = {
