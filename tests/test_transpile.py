@@ -213,6 +213,8 @@ def test_import_meta_and_dynamic_import_are_rewritten():
         ("import a from './a' with { type: 'css' };", "attr.js", 1, 34, "unsupported module type"),
         ("import a from './a' with { mode: 'x' };", "attr2.js", 1, 28, "unsupported import attribute"),
         ("export { missing };", "undeclared.js", 1, 10, "undeclared name 'missing'"),
+        ("import { a } from './x';\nimport { b as a } from './y';", "dupimp.js", 2, 15, "duplicate import of 'a'"),
+        ("import a from './x';\nfunction a() {}", "clash.js", 1, 8, "'a' is imported and also declared"),
         ("if (x) { import a from './a'; }", "nested.js", 1, 10, "top level"),
         ("const a = 1;\nif (a) { return; }", "ret.js", 2, 10, "`return` outside a function"),
         ("\n  yield 1;", "yield.js", 2, 3, "`yield` outside a function"),

@@ -143,6 +143,7 @@ class _Rewriter:
         self.requests: list[ModuleRequest] = []
         self.request_index: dict[tuple[str, tuple[tuple[str, str], ...], bool], int] = {}
         self.bindings: list[ImportBinding] = []
+        self.binding_nodes: dict[str, tree_sitter.Node] = {}
         # import statements with bindings, for TypeScript's elision of type-only imports
         self.import_groups: list[list[int]] = []
         self.side_effect_requests: set[int] = set()
@@ -337,10 +338,10 @@ class _Rewriter:
         else:
             for c in clause.named_children:
                 if c.type == "identifier":
-                    group.append(self.bind(self.text(c), idx, "default"))
+                    group.append(self.bind(self.text(c), idx, "default", c))
                 elif c.type == "namespace_import":
                     ident = self.child_of_type(c, "identifier")
-                    group.append(self.bind(self.text(ident), idx, "*"))
+                    group.append(self.bind(self.text(ident), idx, "*", ident))
                 elif c.type == "named_imports":
                     for spec in c.named_children:
                         if spec.type != "import_specifier":
@@ -352,7 +353,7 @@ class _Rewriter:
                         alias = spec.child_by_field_name("alias")
                         imported = self.module_export_name(name)
                         local = self.text(alias) if alias is not None else imported
-                        group.append(self.bind(local, idx, imported))
+                        group.append(self.bind(local, idx, imported, alias if alias is not None else name))
             if group:
                 self.import_groups.append(group)
             elif not self.typescript:
@@ -361,7 +362,12 @@ class _Rewriter:
                 self.side_effect_requests.add(idx)
         self.blank(stmt.start_byte, stmt.end_byte, b";")
 
-    def bind(self, local: str, request: int, imported: str) -> int:
+    def bind(self, local: str, request: int, imported: str, node: tree_sitter.Node) -> int:
+        # ESM makes a name bound twice at module level a SyntaxError; so do we
+        # (the `with` scope would otherwise let one silently shadow the other).
+        if local in self.binding_nodes:
+            raise self.error(node, f"duplicate import of {local!r}")
+        self.binding_nodes[local] = node
         self.bindings.append(ImportBinding(local, request, imported))
         return len(self.bindings) - 1
 
@@ -674,6 +680,9 @@ class _Rewriter:
     # --- result --------------------------------------------------------------
 
     def finish(self) -> TransformResult:
+        for local, node in self.binding_nodes.items():
+            if local in self.value_names:
+                raise self.error(node, f"{local!r} is imported and also declared in this module")
         # Local exports of type-only names vanish (TypeScript elides them);
         # exports of undeclared names are an error, as in ESM.
         imported_locals = {b.local for b in self.bindings}
