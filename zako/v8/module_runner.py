@@ -45,14 +45,6 @@ class _Linker:
     def __init__(self, graph: ModuleGraph) -> None:
         self.graph = graph
 
-    def exports_of(self, m: LoadedModule) -> dict:
-        if m.kind == "json":
-            return {"default": ("local", "default")}
-        out = {}
-        for e in m.transform.exports:
-            out[e.name] = e
-        return out
-
     def resolve(self, idx: int, name: str, visiting: set) -> Any:
         """(owner, local) or (module, "*"), None if not found, _AMBIGUOUS."""
         key = (idx, name)
