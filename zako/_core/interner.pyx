@@ -6,22 +6,30 @@ Python object per interned string:
 
 * UTF-8 bytes live in numpy ``uint8`` arena chunks (256 KiB, or one chunk of
   its own for a longer string); a C array holds the chunk data pointers.
-* Per-key entries live in *paged* numpy arrays (16384 keys a page): offset
-  ``(chunk << 32) | pos`` as ``uint64`` and length as ``uint32``. Paging
-  instead of doubling keeps the slack under one page.
-* Lookup is an open-addressing, linear-probing table of ``uint32`` keys
-  (0 = empty) with a parallel ``uint8`` tag array of 8 hash bits, so most
+* Per-key entries live in *paged* numpy ``uint32`` arrays (16384 keys a
+  page; page 0 starts small and doubles up to that): a 12-byte record of
+  offset ``(chunk << 32) | pos`` (two u32) and length (u32). One record, so
+  a lookup takes one cache miss for both; paging instead of doubling keeps
+  the slack under one page.
+* Lookup is an open-addressing, linear-probing table of 5-byte slots: a
+  ``uint32`` key (0 = empty) and a ``uint8`` tag of 8 more hash bits, so most
   probes that do not match never touch the entries or the arena. The table
   size is not a power of two: a slot is ``hi64(hash * capacity)``, so it can
   grow by 1.45x (load 0.8 -> 0.55) instead of 2x.
 
+Memory per string: UTF-8 length + 12 (entry) + 6.25..9.1 (table) + page and
+chunk tails, i.e. under length + 24 bytes.
+
 Concurrency (with the GIL): readers take no lock. Every mutation is a stretch
 of C code that calls no Python code, so no other thread can run in the middle
 of one; Python-level allocations (numpy buffers) happen before such a stretch
-and only ever add capacity. Writers serialize on a lock. ``intern_many``
-stages new keys above ``_count`` and publishes them with one store at the
-end; readers ignore table slots whose key is above ``_count``, and a failed
-batch removes its staged slots again (backward-shift deletion).
+and only ever add capacity. Writers serialize on a lock; a miss that needs no
+allocation while no writer is busy is itself one such C stretch and skips the
+lock. ``intern_many`` stages new keys above ``_count`` and publishes them with
+one store at the end; readers ignore table slots whose key is above
+``_count``, and a failed batch removes its staged slots again (backward-shift
+deletion), so no key a reader could see is ever taken back. (A free-threaded
+Python without a GIL would need atomics here; 3.11+ with the GIL is assumed.)
 """
 
 cimport cython
@@ -616,6 +624,13 @@ cdef class Interner:
 
     def get_or_intern(self, s):
         """Key of ``s``, interning it first if new."""
+        return self._get_or_intern(s)
+
+    def get_or_intern_static(self, s):
+        """Same as ``get_or_intern``; for strings known at import time."""
+        return self._get_or_intern(s)
+
+    cdef inline uint32_t _get_or_intern(self, s) except 0:
         cdef Py_ssize_t n
         if not PyUnicode_Check(s):
             raise self._type_error(s)
@@ -632,10 +647,6 @@ cdef class Interner:
             self._count = k
             return k
         return self._insert(s, p, n, h)
-
-    def get_or_intern_static(self, s):
-        """Same as ``get_or_intern``; for strings known at import time."""
-        return self.get_or_intern(s)
 
     cdef uint32_t _insert(self, s, const char* p, Py_ssize_t n, uint64_t h) except 0:
         cdef uint32_t k
