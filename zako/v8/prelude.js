@@ -40,9 +40,9 @@
   const FinReg = typeof FinalizationRegistry === "function" ? FinalizationRegistry : null;
   const ArrayBufferIsView = ArrayBuffer.isView;
 
-  function hide(name, value) {
+  const hide = (function hide(name, value) {
     defineProperty(G, name, { value, writable: true, enumerable: false, configurable: true });
-  }
+  });
 
   // ---- state of this evaluation -------------------------------------------
   const st = {
@@ -197,7 +197,7 @@
     if (reg) reg.register(buf, n);
     if (abLive > abLimit) refuse(0, "ArrayBuffer");
   }
-  function guardCtor(name, sizeOf, bufferOf) {
+  const guardCtor = (function guardCtor(name, sizeOf, bufferOf) {
     const Orig = G[name];
     if (typeof Orig !== "function") return;
     const P = new Proxy(Orig, {
@@ -211,7 +211,7 @@
     // species lookups (slice, map, subarray...) go through prototype.constructor
     defineProperty(Orig.prototype, "constructor", { value: P, writable: true, enumerable: false, configurable: true });
     hide(name, P);
-  }
+  });
   const bufSize = (args) => args[0];
   guardCtor("ArrayBuffer", bufSize, (b) => b);
   guardCtor("SharedArrayBuffer", bufSize, (b) => b);
@@ -230,7 +230,7 @@
     }, (ta) => ta.buffer);
   }
   // Methods that grow or copy a buffer in place of a constructor call.
-  function guardMethod(proto, method, sizeOf, what) {
+  const guardMethod = (function guardMethod(proto, method, sizeOf, what) {
     const orig = proto && proto[method];
     if (typeof orig !== "function") return;
     defineProperty(proto, method, {
@@ -244,7 +244,7 @@
       },
       writable: true, enumerable: false, configurable: true,
     });
-  }
+  });
   const growBy = (b, args) => NumberCtor(args[0]) - b.byteLength;
   guardMethod(ArrayBuffer.prototype, "resize", growBy, "ArrayBuffer.resize");
   guardMethod(ArrayBuffer.prototype, "transfer", (b, a) => a.length ? NumberCtor(a[0]) : b.byteLength, "ArrayBuffer.transfer");
@@ -262,7 +262,7 @@
     return e;
   }
   // Returns JSON text; NaN and ±Infinity are written as Python's json reads them.
-  function toJson(v, path, stack) {
+  const toJson = (function toJson(v, path, stack) {
     switch (typeof v) {
       case "string": return stringify(v);
       case "boolean": return v ? "true" : "false";
@@ -319,7 +319,7 @@
     } finally {
       ReflectApply(setDelete, stack, [v]);
     }
-  }
+  });
 
   // ---- exceptions -------------------------------------------------------------------
   function describe(e) {
@@ -353,7 +353,7 @@
   // ---- host protocol ----------------------------------------------------------------
   hide("executionContext", ctl.inputsJson === null ? {} : jsonParse(ctl.inputsJson));
 
-  hide("__zako_start", function (body) {
+  hide("__zako_start", (function (body) {
     if (st.started) throw new ErrorCtor("__zako_start may be called only once");
     st.started = true;
     let p;
@@ -363,13 +363,13 @@
       (e) => { st.done = 2; st.value = e; },
     ]);
     return "zako:started";
-  });
+  }));
 
   // One step of the host loop: report a final state, or run the earliest due
   // timer, or say how long to sleep. Microtasks run between two steps (they
   // drain when the host's eval returns), which is why each step runs at most
   // one timer callback.
-  hide("__zako_step", function (transform) {
+  hide("__zako_step", (function (transform) {
     const r = { logs: st.logs, dropped: st.logsDropped, ab: abPeak };
     st.logs = [];
     st.logsDropped = 0;
@@ -402,7 +402,7 @@
     catch (e) { if (st.uncaught === null) st.uncaught = { e }; }
     r.s = "ran";
     return stringify(r);
-  });
+  }));
 
   // Host functions (reserved): a promise that stays pending while the host is
   // answering a call is not a deadlock.
