@@ -306,7 +306,9 @@ class ResourcePool:
                     self._cancelled += 1
                 self._dispatch(self._ledger.cancel(ticket))
                 return None
-            return ticket.grant
+            grant = ticket.grant
+            # Already released: its waiter's loop was gone when it was granted.
+            return None if grant.released else grant
 
     def acquire(self, request: Request, priority: int = 0, timeout: float | None = None) -> Grant:
         """Block until ``request`` is granted; ``TimeoutError`` after ``timeout``
