@@ -598,16 +598,27 @@ cdef class Interner:
         """Strings of ``keys`` (ints, or a uint32 array), in order."""
         cdef list out = []
         cdef const uint32_t[:] view
-        cdef Py_ssize_t i
+        cdef Py_ssize_t i, n, size
         cdef uint64_t k
         if isinstance(keys, np.ndarray):
             if keys.ndim == 1 and keys.dtype == np.uint32:
                 view = keys
-                for i in range(view.shape[0]):
+                size = view.shape[0]
+                out = [None] * size
+                for i in range(size):
+                    # Prefetch: the entry of key i+2D, the bytes of key i+D.
+                    if i + 2 * LOOKAHEAD < size:
+                        k = view[i + 2 * LOOKAHEAD]
+                        if 0 < k <= self._count:
+                            zk_prefetch(self._pages[k >> PAGE_SHIFT] + 3 * (k & PAGE_MASK))
+                    if i + LOOKAHEAD < size:
+                        k = view[i + LOOKAHEAD]
+                        if 0 < k <= self._count:
+                            zk_prefetch(self._bytes_of(k, &n))
                     k = view[i]
                     if k == 0 or k > self._count:
                         raise UnknownKeyError(f"{self._name()}: unknown key {k}")
-                    out.append(self._decode(k))
+                    out[i] = self._decode(k)
                 return out
             keys = keys.tolist()
         try:
