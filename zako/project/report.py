@@ -36,7 +36,7 @@ def format_summary(result: LoadResult, *, verbose: bool = False) -> str:
         f"  wall time     {s['wall_time_s']:.2f} s",
         f"  peak RSS      {format_bytes(s['peak_rss_bytes'])}",
         f"  interner      {s['interner_strings']} strings, {format_bytes(s['interner_bytes'])}",
-        f"  peak V8 heap  {format_bytes(s['peak_v8_heap_bytes'])}",
+        f"  peak V8 heap  {format_bytes(s['peak_v8_heap_bytes']) if s['evaluated'] else 'n/a (nothing evaluated)'}",
     ]
     if s.get("remote_cache"):
         lines.append(f"  remote cache  {s['remote_cache']}")
