@@ -178,6 +178,11 @@ class GlobalState:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def resource_pool(self):
+        """The ``ResourcePool`` (same object as ``resources``)."""
+        return self.resources
+
     # --- loading ---------------------------------------------------------------
 
     def load(self, root: str | os.PathLike[str], **kwargs: Any):
