@@ -46,7 +46,6 @@ class MemoryCache:
         max_bytes: int,
         ttl_s: float | None = None,
         tti_s: float | None = None,
-        *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
