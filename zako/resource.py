@@ -112,13 +112,26 @@ class _Occupation:
     def __enter__(self) -> Grant:
         if self._grant is not None:
             raise ResourceError(f"occupation of {dict(self._request)!r} is already entered")
-        self._grant = self._pool.acquire(self._request, self._priority, self._timeout)
-        return self._grant
+        pool = self._pool
+        grant = None
+        if self._timeout is None:  # uncontended fast path, inlined: one lock round
+            with pool._lock:
+                grant = pool._ledger.try_acquire(self._request, self._priority)
+                if grant is not None:
+                    pool._granted += 1
+        if grant is None:
+            grant = pool.acquire(self._request, self._priority, self._timeout)
+        self._grant = grant
+        return grant
 
     def __exit__(self, *exc_info: object) -> None:
         grant, self._grant = self._grant, None
         if grant is not None:
-            self._pool.release(grant)
+            pool = self._pool
+            with pool._lock:
+                woken = pool._ledger.release(grant)
+                if woken:
+                    pool._dispatch(woken)
 
 
 class _AsyncOccupation:
