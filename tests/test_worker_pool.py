@@ -687,6 +687,9 @@ def test_admission_bounds_running_jobs_and_starts_workers_only_for_admitted_work
         gate.set()
         for f in futures:
             f.result(WAIT)
+        # A finished job's grant admits the next one only once its worker
+        # counts as free again, so no third thread is started for it.
+        assert pool.stats().started == 2
     assert fake.max_running == 2
     assert resources.snapshot()["in_use"]["memory"] == 0
 

@@ -707,8 +707,7 @@ class WorkerPool:
             if not token.cancelled and not isinstance(exc, CancelledError):
                 broken = self._is_broken(state, exc)
         finally:
-            _release(job, job.release)
-            job.release = None
+            release, job.release = job.release, None
             job.source.close()
             job.input = None  # a caller holding the future must not pin the input
 
@@ -743,6 +742,10 @@ class WorkerPool:
                 worker.retire_reason = reason
                 self._workers.discard(worker)
                 self._replenish_locked()  # the replacement starts while we close
+        # Only now, with this worker counted free again, may the grant admit
+        # the next job: earlier, that job would see no free worker and start
+        # one more thread than the work needs.
+        _release(job, release)
 
         future = job.future
         if cancelled:
