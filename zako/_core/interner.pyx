@@ -229,7 +229,13 @@ def _check_max_keys(max_keys):
 
 @cython.final
 cdef class Interner:
-    """Maps strings to nonzero ``int`` keys ``1 .. max_keys`` in first-intern order."""
+    """Maps strings to nonzero ``int`` keys ``1 .. max_keys`` in first-intern order.
+
+    ``capacity_hint`` pre-sizes storage for that many strings (a hint only).
+    Thread-safe; see the module docstring. Errors are the ``InternerError``
+    subclasses of ``zako.exceptions``, each naming the interner id; a failed
+    call changes nothing. Not subclassable (final, for direct C calls).
+    """
 
     cdef uint64_t _id
     cdef uint64_t _seed

@@ -50,7 +50,14 @@ def _check_max_keys(max_keys: int) -> int:
 
 
 class Interner:
-    """Maps strings to nonzero ``int`` keys ``1 .. max_keys`` in first-intern order."""
+    """Maps strings to nonzero ``int`` keys ``1 .. max_keys`` in first-intern order.
+
+    ``capacity_hint`` pre-sizes storage for that many strings (a hint only).
+    Thread-safe: lookups take no lock (a dict read under the GIL); inserts
+    serialize on a lock and publish a key only once it resolves. Errors are
+    the ``InternerError`` subclasses of ``zako.exceptions``, each naming the
+    interner id; a failed call changes nothing.
+    """
 
     def __init__(self, capacity_hint: int = 1024, *, max_keys: int = MAX_KEYS) -> None:
         capacity_hint = operator.index(capacity_hint)
