@@ -60,6 +60,14 @@ def test_script_job_returns_result_and_heap_figures():
     assert out.worker_jobs == 1
 
 
+def test_script_text_and_field_mappings_are_jobs_too():
+    with v8_pool() as pool:
+        assert pool.submit("return 6 * 7").result(WAIT).value == 42
+        assert pool.submit({"source": "return executionContext.x", "inputs": {"x": 1}}).result(WAIT).value == 1
+        with pytest.raises(TypeError, match="V8Job"):
+            pool.submit(42).result(WAIT)
+
+
 def test_js_throw_is_a_result_not_a_failure():
     with v8_pool() as pool:
         out = pool.submit(V8Job(source="throw new TypeError('nope')", specifier="zako-memory:t")).result(WAIT)

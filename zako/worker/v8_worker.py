@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,18 @@ class V8Job:
         return self.source is None
 
 
+def as_v8_job(job: Any) -> V8Job:
+    """A ``V8Job`` from a job, a script's source text, or a mapping of
+    ``V8Job`` fields; ``TypeError`` for anything else."""
+    if isinstance(job, V8Job):
+        return job
+    if isinstance(job, str):
+        return V8Job(source=job)
+    if isinstance(job, Mapping):
+        return V8Job(**job)
+    raise TypeError(f"V8Worker needs a V8Job, script source or mapping of V8Job fields, got {job!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class V8Output:
     """What a V8 job gives back.
@@ -106,7 +119,8 @@ class _State:
 class V8Worker:
     """Behaviour: one ``Engine(heap_limit_bytes, timeout_s)`` per worker.
 
-    - ``process`` returns a ``V8Output``; engine failures raise the
+    - ``process`` takes a ``V8Job`` (or script text, or a mapping of
+      ``V8Job`` fields) and returns a ``V8Output``; engine failures raise the
       engine's ``V8Error`` subclasses (``ScriptTimeoutError``,
       ``HeapLimitError``, ``ScriptCancelledError`` ...), failing only that
       job; a fired cancel token ends the job in ``CancelledError``.
@@ -148,8 +162,7 @@ class V8Worker:
         return _State(engine)
 
     def process(self, state: _State, job: V8Job, cancel_token: CancelToken) -> V8Output:
-        if not isinstance(job, V8Job):
-            raise TypeError(f"V8Worker needs a V8Job, got {job!r}")
+        job = as_v8_job(job)
         cancel_token.raise_if_cancelled()
         engine = state.engine
         try:
