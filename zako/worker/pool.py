@@ -2,17 +2,19 @@
 
 Dispatch, in one picture::
 
-    submit ─┬─(no resource request)──────────────────────► ready heap ─► worker
-            └─(request)─► admission loop: await occupy_async ┘   (priority, arrival)
+    submit ─┬─ no resource request ─────────────────────────► ready heap ─► worker
+            └─ request ─► try_occupy ── granted ─────────────┘  (priority, arrival)
+                             └─ not free ─► admission loop ──┘
+                                            (await occupy_async)
 
 A job that carries a resource request is *admitted* before any worker sees
-it: a single asyncio loop thread per pool awaits
-``ResourcePool.occupy_async`` for every such job, and only a job that holds
-its grant enters the ready heap. So a job waiting for memory never blocks a
-worker thread holding nothing useful, workers (and the V8 isolates they own)
-are only started for work that can actually run, and a job cancelled while
-waiting simply cancels its admission wait. The grant is released when the
-job ends, on whatever thread it ended.
+it: the submitting thread tries ``ResourcePool.try_occupy``; a request that
+is not free goes to the pool's admission loop (one asyncio thread awaiting
+``occupy_async`` for every waiting job), and only a job that holds its grant
+enters the ready heap. So a job waiting for memory never blocks a worker
+thread holding nothing useful, workers (and the V8 engines they own) start
+only for work that can actually run, and a job cancelled while waiting
+withdraws its request. The worker gives the grant back when the job ends.
 
 Locking: one lock guards all pool state; behaviour calls and future
 completion happen outside it, so user callbacks can re-enter the pool.
