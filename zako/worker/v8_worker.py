@@ -132,6 +132,10 @@ class V8Worker:
     - ``default_request`` is ``{"cpu": 1, "memory": heap_limit_bytes}``:
       with a ``ResourcePool`` the pool admits only as many evaluations as
       memory allows.
+    - ``engine_factory(heap_limit_bytes=, timeout_s=)`` replaces
+      ``zako.v8.Engine`` (an instrumented engine, a test double).
+
+    Invalid limits raise ``ValueError`` naming the value.
     """
 
     def __init__(
