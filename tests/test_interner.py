@@ -476,3 +476,30 @@ def test_protocols_are_structural(Interner):
     assert isinstance(key, Resolvable) and isinstance(key, Uninternable) and not isinstance(key, Internable)
     assert key.unintern(it).text == "//pkg:name"
     assert not isinstance("text", Internable) and not isinstance(5, Resolvable)
+
+
+# -- rollback of failed batches, at random ----------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    before=st.lists(st.text(alphabet="abcd", max_size=5), max_size=60),
+    batch=st.lists(st.text(alphabet="abcde", max_size=5), max_size=120),
+    hint=st.integers(0, 8),
+)
+def test_failed_batch_restores_every_lookup(kernels, before, batch, hint):
+    # Small tables wrap around and grow mid-batch; removing the staged keys
+    # must leave every earlier string findable and every new one gone.
+    it = kernels.interner.Interner(hint)
+    keys = {s: k for s, k in zip(before, it.intern_many(before).tolist())}
+    with pytest.raises(InternerTypeError):
+        it.intern_many(batch + [0])
+    assert len(it) == len(keys)
+    for s in set(before) | set(batch):
+        assert it.get(s) == keys.get(s), s
+    # ...and the table still works for inserts afterwards.
+    again = it.intern_many(batch).tolist()
+    assert it.resolve_many(again) == batch

@@ -27,8 +27,8 @@ and only ever add capacity. Writers serialize on a lock; a miss that needs no
 allocation while no writer is busy is itself one such C stretch and skips the
 lock. ``intern_many`` stages new keys above ``_count`` and publishes them with
 one store at the end; readers ignore table slots whose key is above
-``_count``, and a failed batch removes its staged slots again (backward-shift
-deletion), so no key a reader could see is ever taken back. (A free-threaded
+``_count``, and a failed batch removes its staged slots again, newest first,
+so no key a reader could see is ever taken back. (A free-threaded
 Python without a GIL would need atomics here; 3.11+ with the GIL is assumed.)
 """
 
@@ -468,7 +468,7 @@ cdef class Interner:
     cdef void _unstage(self, uint64_t count, Py_ssize_t nchunks, uint64_t chunk_size,
                        uint64_t chunk_used, uint64_t arena_bytes) noexcept:
         """Remove keys above ``count`` (a failed batch). Allocates nothing."""
-        cdef uint64_t k, h, idx, j, home, cap = self._table_cap
+        cdef uint64_t k, idx, cap = self._table_cap
         cdef const char* p
         cdef Py_ssize_t n
         cdef unsigned char* slots = self._slots
@@ -480,20 +480,11 @@ cdef class Interner:
                 idx += 1
                 if idx == cap:
                     idx = 0
-            # Backward-shift deletion: pull later entries of the probe run
-            # into the hole unless that would move them before their home.
-            j = idx
-            while True:
-                j += 1
-                if j == cap:
-                    j = 0
-                if zk_slot_key(slots, j) == 0:
-                    break
-                p = self._bytes_of(zk_slot_key(slots, j), &n)
-                home = zk_mulhi(zk_hash(p, n, self._seed), cap)
-                if (home <= idx or home > j) if idx <= j else (home <= idx and home > j):
-                    zk_slot_set(slots, idx, zk_slot_key(slots, j), zk_slot_tag(slots, j))
-                    idx = j
+            # Clearing the slot is an exact undo: the table only ever holds
+            # keys inserted in increasing order (stores, and rehashes in key
+            # order), and no key after k probed past k's slot when k was
+            # inserted as the newest; so removing newest-first restores the
+            # table as it was, with no probe run broken.
             zk_slot_set(slots, idx, 0, 0)
             k -= 1
         self._staged = count
