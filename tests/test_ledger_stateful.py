@@ -227,3 +227,41 @@ LedgerPair.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestLedgerPair = LedgerPair.TestCase
+
+
+# --- one call, any value: same result or same exception class ---------------------
+
+from hypothesis import given  # noqa: E402
+
+_scalars = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.integers(-1, 8),
+    st.booleans(),
+    st.floats(allow_nan=False),
+    st.none(),
+    st.text(max_size=2),
+)
+wild_values = st.one_of(_scalars, st.tuples(_scalars, _scalars), st.lists(_scalars, max_size=3))
+wild_requests = st.dictionaries(st.one_of(st.sampled_from(NAMES), st.integers(0, 2)), wild_values, max_size=3)
+
+
+def _outcome(fn):
+    try:
+        result = fn()
+    except Exception as e:  # noqa: BLE001 - the class is what is compared
+        return ("error", type(e))
+    if result is None or isinstance(result, (PURE.Grant, OTHER.Grant)):
+        return ("ok", _grant(result))
+    return ("ok", _ticket(result))
+
+
+@settings(max_examples=300, deadline=None)
+@given(request=wild_requests, priority=st.one_of(st.integers(-(2**64), 2**64), st.booleans(), st.floats()))
+def test_any_request_same_outcome(request, priority):
+    for method in ("try_acquire", "enqueue"):
+        a = PURE.ResourceLedger({"cpu": 4, "memory": 2**40}, hard=["gpu"])
+        b = OTHER.ResourceLedger({"cpu": 4, "memory": 2**40}, hard=["gpu"])
+        out_a = _outcome(lambda: getattr(a, method)(request, priority))
+        out_b = _outcome(lambda: getattr(b, method)(request, priority))
+        assert out_a == out_b, (method, request, priority)
+        assert a.snapshot() == b.snapshot()
