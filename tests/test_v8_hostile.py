@@ -222,3 +222,36 @@ def test_thousand_sequential_evaluations_keep_rss_flat():
         assert eng.evaluate(src).value == 500
     assert rss() - before < 20 * MIB
     assert eng.live_contexts == 0
+
+
+_CRASH_PROBE = """
+import sys
+from zako.v8 import Engine, HeapLimitError
+engine = Engine(heap_limit_bytes=32 << 20, timeout_s=20.0)
+try:
+    engine.evaluate(sys.argv[1])
+except HeapLimitError as exc:
+    print("HeapLimitError:", exc.exception)
+print("served:", engine.evaluate("return 6 * 7").value)
+"""
+
+
+@pytest.mark.parametrize(
+    "script",
+    ["new Array(2 ** 27).fill(0.5)", "'x'.repeat(2 ** 28).split('')"],
+    ids=["array-fill", "string-split"],
+)
+def test_single_huge_allocations_do_not_abort_the_process(script):
+    # Unguarded, V8 aborts the whole process on these ("invalid size" /
+    # "ineffective mark-compacts"), so they run in a child process.
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", _CRASH_PROBE, script], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "HeapLimitError: " in proc.stdout and "over the heap limit" in proc.stdout
+    assert "served: 42" in proc.stdout

@@ -532,7 +532,7 @@ async def _drive(run: _Run, prelude_call: str | None, extras: list[str], body: s
         if s == "heap":
             run.healthy = False
             raise _Failure(HeapLimitError(
-                "ArrayBuffer memory limit exceeded", module_specifier=spec, exception=state["msg"],
+                "memory limit exceeded", module_specifier=spec, exception=state["msg"],
                 addition_message=f"heap_limit_bytes={run.heap_limit}",
             ))
         if s == "deadlock":

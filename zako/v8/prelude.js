@@ -250,6 +250,48 @@
   guardMethod(ArrayBuffer.prototype, "transfer", (b, a) => a.length ? NumberCtor(a[0]) : b.byteLength, "ArrayBuffer.transfer");
   guardMethod(ArrayBuffer.prototype, "transferToFixedLength", (b, a) => a.length ? NumberCtor(a[0]) : b.byteLength, "ArrayBuffer.transfer");
   if (typeof SharedArrayBuffer === "function") guardMethod(SharedArrayBuffer.prototype, "grow", growBy, "SharedArrayBuffer.grow");
+  // `new Array(2 ** 27).fill(x)` asks V8 for one backing store past its own
+  // maximum heap, which aborts the whole process before any limit check can
+  // run. A fill that could not fit in the heap limit is refused up front.
+  const arrayFill = Array.prototype.fill;
+  defineProperty(Array.prototype, "fill", {
+    value: function fill(...args) {
+      const n = NumberCtor(this.length);
+      if (n * 8 > abLimit) {
+        const msg = "Array.prototype.fill of " + n + " elements needs at least " + (n * 8) +
+          " bytes, over the heap limit of " + abLimit + " bytes";
+        if (st.overLimit === null) st.overLimit = msg;
+        throw new RangeError(msg);
+      }
+      return ReflectApply(arrayFill, this, args);
+    },
+    writable: true, enumerable: false, configurable: true,
+  });
+  // Same for `huge.split(",")`: V8 counts the pieces, then allocates the
+  // result in one piece and aborts the process if it is too long.
+  const stringSplit = String.prototype.split;
+  const stringIndexOf = String.prototype.indexOf;
+  defineProperty(String.prototype, "split", {
+    value: function split(sep, limit) {
+      const str = StringCtor(this);
+      if (typeof sep === "string" && str.length * 8 > abLimit) {
+        let pieces = 1;
+        if (sep.length === 0) pieces = str.length;
+        else {
+          for (let i = ReflectApply(stringIndexOf, str, [sep]); i !== -1; i = ReflectApply(stringIndexOf, str, [sep, i + sep.length])) pieces++;
+        }
+        if (limit !== undefined && (limit >>> 0) < pieces) pieces = limit >>> 0;
+        if (pieces * 8 > abLimit) {
+          const msg = "String.prototype.split into " + pieces + " pieces needs at least " + (pieces * 8) +
+            " bytes, over the heap limit of " + abLimit + " bytes";
+          if (st.overLimit === null) st.overLimit = msg;
+          throw new RangeError(msg);
+        }
+      }
+      return ReflectApply(stringSplit, this, [sep, limit]);
+    },
+    writable: true, enumerable: false, configurable: true,
+  });
   // WebAssembly memories and instances allocate outside both limits; build
   // scripts have no use for them, so they are not offered.
   delete G.WebAssembly;
