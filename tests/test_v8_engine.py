@@ -415,3 +415,12 @@ def test_run_hook_failures(engine):
         engine._run("__zako_start(() => 1)", specifier="zako-memory:x", extra_prelude="throw new Error('p')")
     exc = engine._run("__zako_start(() => { throw new Error('sync') })", specifier="zako-memory:s").exception
     assert exc.exception == "Error: sync"
+
+
+def test_specifier_with_spaces_names_frames_and_logs(engine, caplog):
+    caplog.set_level(logging.INFO, logger="zako.js")
+    spec = "zako-memory:my build file"
+    exc = engine.evaluate("console.log('x');\nthrow new Error('spaced')", specifier=spec).exception
+    assert exc.specifier == spec
+    assert f"at {spec}:2:7" in exc.stack
+    assert [r.specifier for r in caplog.records if r.name == "zako.js"] == [spec]

@@ -139,6 +139,11 @@ class _Run:
     healthy: bool = True  # false once JS was terminated: do not ask the isolate anything
     ab_peak: int = 0
     stats_text: str | None = None
+
+    @property
+    def url(self) -> str:
+        # A sourceURL ends at whitespace; V8 shows the encoded name in stacks.
+        return re.sub(r"\s", lambda m: f"%{ord(m.group()):02X}", self.specifier)
     cancelled: bool = False
     started: float = field(default_factory=time.perf_counter)
 
@@ -351,10 +356,10 @@ class Engine:
                 f"inputsJson:{json.dumps(inputs_json)}}});"
             )
             if extras:  # extras must run between the prelude and the script: three evals
-                body = f"{script}\n;void 0\n//# sourceURL={specifier}"
+                body = f"{script}\n;void 0\n//# sourceURL={run.url}"
                 prelude_call += "\n//# sourceURL=zako:prelude"
             else:  # prelude and script share line 1 and one eval
-                body = f"{prelude_call}{script}\n;void 0\n//# sourceURL={specifier}"
+                body = f"{prelude_call}{script}\n;void 0\n//# sourceURL={run.url}"
                 run.column_offset += len(prelude_call)
                 prelude_call = None
             transform = f"({result_transform})" if result_transform else "undefined"
@@ -398,6 +403,10 @@ class Engine:
             cm.__exit__(None, None, None)
 
         value, exception = outcome
+        if exception is not None and run.url != specifier:
+            exception.specifier = specifier
+            if exception.stack:
+                exception.stack = exception.stack.replace(run.url, specifier)
         declarations: dict[str, list[Any]] = {}
         if exception is None and split_result is not None:
             value, declarations = split_result(value)
@@ -459,7 +468,7 @@ async def _drive(run: _Run, prelude_call: str | None, extras: list[str], body: s
     """Run one evaluation on the loop. Returns (value, exception) or raises _Failure."""
     loop = asyncio.get_running_loop()
     ctx = run.ctx
-    spec = run.specifier
+    spec = run.url
 
     async def ev(code: str, what: str) -> Any:
         remaining = run.deadline - loop.time()
@@ -490,7 +499,7 @@ async def _drive(run: _Run, prelude_call: str | None, extras: list[str], body: s
             await ev(extra, f"extra prelude #{i}")
         except JSEvalException as exc:
             raise _Failure(V8Error(
-                f"extra prelude #{i} failed", exception=str(exc), module_specifier=spec,
+                f"extra prelude #{i} failed", exception=str(exc), module_specifier=run.specifier,
             )) from None
     try:
         await ev(body, "script")
@@ -502,9 +511,9 @@ async def _drive(run: _Run, prelude_call: str | None, extras: list[str], body: s
     while True:
         text = await ev(step, "host step")
         if not isinstance(text, str):
-            raise _Failure(V8Error("host protocol broken: step did not return text", module_specifier=spec))
+            raise _Failure(V8Error("host protocol broken: step did not return text", module_specifier=run.specifier))
         state = json.loads(text)
-        _emit_logs(spec, state["logs"], state["dropped"])
+        _emit_logs(run.specifier, state["logs"], state["dropped"])
         run.ab_peak = max(run.ab_peak, int(state.get("ab", 0)))
         s = state["s"]
         if s == "ran":
@@ -528,23 +537,23 @@ async def _drive(run: _Run, prelude_call: str | None, extras: list[str], body: s
                 return state["value"], None
             return None, _js_exception(state["err"], spec, run.column_offset)
         if s == "conv":
-            raise _Failure(ConversionError(state["msg"], module_specifier=spec))
+            raise _Failure(ConversionError(state["msg"], module_specifier=run.specifier))
         if s == "heap":
             run.healthy = False
             raise _Failure(HeapLimitError(
-                "memory limit exceeded", module_specifier=spec, exception=state["msg"],
+                "memory limit exceeded", module_specifier=run.specifier, exception=state["msg"],
                 addition_message=f"heap_limit_bytes={run.heap_limit}",
             ))
         if s == "deadlock":
             raise _Failure(DeadlockError(
                 "event loop terminated but the promise is still pending: no timer or host call can settle it",
-                module_specifier=spec,
+                module_specifier=run.specifier,
             ))
         if s == "nostart":
-            raise _Failure(V8Error("script never called __zako_start", module_specifier=spec))
+            raise _Failure(V8Error("script never called __zako_start", module_specifier=run.specifier))
         if s == "wait":  # reserved for host calls; none exist yet, so this cannot progress
-            raise _Failure(DeadlockError("waiting for a host call that cannot complete", module_specifier=spec))
-        raise _Failure(V8Error(f"host protocol broken: unknown state {s!r}", module_specifier=spec))
+            raise _Failure(DeadlockError("waiting for a host call that cannot complete", module_specifier=run.specifier))
+        raise _Failure(V8Error(f"host protocol broken: unknown state {s!r}", module_specifier=run.specifier))
 
 
 def _timeout(run: _Run, what: str) -> _Failure:
