@@ -5,7 +5,7 @@
   conversion, heap statistics, close); ``baseline`` is a bare
   ``MiniRacer().eval`` + ``close()`` of the same code (wrapped in a
   function so its ``return`` is legal). Goal: engine ≤ 1.3× baseline.
-- ``PromiseEvaluation``: a script that awaits two timers and a promise
+- ``PromiseEvaluation``: a script that awaits two zero-delay timers and a promise
   chain; baseline: bare mini-racer evaluating the same async function and
   waiting on the returned promise with ``JSPromise.get``.
 - ``SequentialMemory``: peak RSS of 100 sequential evaluations of the
@@ -33,7 +33,7 @@ assert SCRIPT_50.count("\n") == 49
 PROMISE_SCRIPT = """
 const sleep = (ms, v) => new Promise(r => setTimeout(() => r(v), ms));
 const a = await sleep(0, 1);
-const b = await sleep(1, 2);
+const b = await sleep(0, 2);
 let c = 0;
 for (let i = 0; i < 20; i++) c = await Promise.resolve(c + i);
 return { a, b, c };
