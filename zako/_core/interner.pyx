@@ -160,6 +160,23 @@ cdef extern from *:
         memcpy(t + i * 5, &k, 4); t[i * 5 + 4] = tag;
     }
 
+    /* Byte equality for the short strings typical here, without a libc call:
+       8-byte words, the last word read overlapping (n is the same for both). */
+    static inline int zk_equal(const char *a, const char *b, Py_ssize_t len) {
+        uint64_t x, y;
+        size_t n = (size_t)len, i = 0;
+        if (n >= 8) {
+            for (; i + 8 < n; i += 8) {
+                memcpy(&x, a + i, 8); memcpy(&y, b + i, 8);
+                if (x != y) return 0;
+            }
+            memcpy(&x, a + n - 8, 8); memcpy(&y, b + n - 8, 8);
+            return x == y;
+        }
+        for (; i < n; i++) if (a[i] != b[i]) return 0;
+        return 1;
+    }
+
     #if defined(__GNUC__) || defined(__clang__)
     #define zk_prefetch(p) __builtin_prefetch((const void *)(p))
     #else
@@ -169,6 +186,7 @@ cdef extern from *:
     uint64_t zk_hash(const char* s, Py_ssize_t n, uint64_t seed) noexcept nogil
     uint64_t zk_mulhi(uint64_t a, uint64_t b) noexcept nogil
     void zk_prefetch(const void* p) noexcept nogil
+    bint zk_equal(const char* a, const char* b, Py_ssize_t n) noexcept nogil
     const uint64_t ZK_POS_MASK
     uint32_t zk_slot_key(const unsigned char* t, uint64_t i) noexcept nogil
     uint8_t zk_slot_tag(const unsigned char* t, uint64_t i) noexcept nogil
@@ -438,7 +456,7 @@ cdef class Interner:
                 e = self._pages[k >> PAGE_SHIFT] + 3 * (k & PAGE_MASK)
                 if e[2] == <uint64_t>n:
                     off = e[0] | (<uint64_t>e[1] << 32)
-                    if memcmp(self._chunks[off >> 32] + (off & ZK_POS_MASK), p, n) == 0:
+                    if zk_equal(<const char*>self._chunks[off >> 32] + (off & ZK_POS_MASK), p, n):
                         return k
             idx += 1
             if idx == cap:
