@@ -255,3 +255,11 @@ def test_single_huge_allocations_do_not_abort_the_process(script):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "HeapLimitError: " in proc.stdout and "over the heap limit" in proc.stdout
     assert "served: 42" in proc.stdout
+
+
+def test_host_protocol_cannot_be_replaced(engine):
+    src = "globalThis.__zako_step = () => '{\"s\":\"ok\",\"value\":1}'; return __zako_step === undefined"
+    assert engine.evaluate(src).value is False  # sloppy mode: the assignment is ignored
+    result = engine.evaluate("try { __zako_step = null } catch (e) {} return typeof __zako_step")
+    assert result.value == "function"
+    assert_serves(engine)

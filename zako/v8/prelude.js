@@ -43,6 +43,10 @@
   const hide = (function hide(name, value) {
     defineProperty(G, name, { value, writable: true, enumerable: false, configurable: true });
   });
+  // The host protocol cannot be replaced by a script (by accident or not).
+  const fixed = (function fixed(name, value) {
+    defineProperty(G, name, { value, writable: false, enumerable: false, configurable: false });
+  });
 
   // ---- state of this evaluation -------------------------------------------
   const st = {
@@ -390,12 +394,12 @@
     st.throwValue = v;
     return v;
   }
-  hide("__zako_throw_site", throwSite);
+  fixed("__zako_throw_site", throwSite);
 
   // ---- host protocol ----------------------------------------------------------------
   hide("executionContext", ctl.inputsJson === null ? {} : jsonParse(ctl.inputsJson));
 
-  hide("__zako_start", (function (body) {
+  fixed("__zako_start", (function (body) {
     if (st.started) throw new ErrorCtor("__zako_start may be called only once");
     st.started = true;
     let p;
@@ -411,7 +415,7 @@
   // timer, or say how long to sleep. Microtasks run between two steps (they
   // drain when the host's eval returns), which is why each step runs at most
   // one timer callback.
-  hide("__zako_step", (function (transform) {
+  fixed("__zako_step", (function (transform) {
     const r = { logs: st.logs, dropped: st.logsDropped, ab: abPeak };
     st.logs = [];
     st.logsDropped = 0;
@@ -448,5 +452,5 @@
 
   // Host functions (reserved): a promise that stays pending while the host is
   // answering a call is not a deadlock.
-  hide("__zako_host_pending", (delta) => { st.hostPending += delta; });
+  fixed("__zako_host_pending", (delta) => { st.hostPending += delta; });
 })
