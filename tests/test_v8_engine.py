@@ -424,3 +424,35 @@ def test_specifier_with_spaces_names_frames_and_logs(engine, caplog):
     assert exc.specifier == spec
     assert f"at {spec}:2:7" in exc.stack
     assert [r.specifier for r in caplog.records if r.name == "zako.js"] == [spec]
+
+
+# --- throw-site instrumentation ---------------------------------------------------------------------
+
+
+def test_instrument_throws_leaves_other_text_alone():
+    from zako.v8.throw_sites import THROW_SITE_FUNCTION, instrument_throws
+
+    src = 'const s = "do not throw me"; // throw in a comment\nthrow new Error(s)'
+    out, cmap = instrument_throws(src)
+    assert out == src and not cmap
+    out, cmap = instrument_throws("if (x) throw 'a'\nthrow b, c;")
+    assert out == f"if (x) throw {THROW_SITE_FUNCTION}(('a'))\nthrow {THROW_SITE_FUNCTION}((b, c));"
+    assert out.count("\n") == 1
+    broken = "throw 'x' +"
+    out, cmap = instrument_throws(broken)
+    assert out == broken and not cmap  # V8 reports the syntax error on the user's text
+
+
+def test_column_map_restores_original_columns():
+    from zako.v8.throw_sites import instrument_throws
+
+    src = "let é = 1; throw 'x' + é; f()"
+    out, cmap = instrument_throws(src)
+    # a column after both insertions on line 1 maps back to the same text
+    call = out.index("f()") + 1
+    assert cmap.original_column(1, call) == src.index("f()") + 1
+    # inside the inserted head: the insertion point (the thrown expression)
+    head = out.index("__zako_throw_site") + 1
+    assert cmap.original_column(1, head) == src.index("'x'") + 1
+    assert cmap.fix_stack(f"at s:1:{call}", "s") == f"at s:1:{src.index('f()') + 1}"
+    assert cmap.original_column(2, 5) == 5

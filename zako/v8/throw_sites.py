@@ -70,9 +70,15 @@ class ColumnMap:
 @functools.cache
 def _parser() -> Any:
     from tree_sitter import Language, Parser
-    import tree_sitter_typescript
 
-    return Parser(Language(tree_sitter_typescript.language_typescript()))
+    try:  # the JavaScript grammar when installed; TypeScript's is a superset otherwise
+        import tree_sitter_javascript
+
+        return Parser(Language(tree_sitter_javascript.language()))
+    except ImportError:
+        import tree_sitter_typescript
+
+        return Parser(Language(tree_sitter_typescript.language_typescript()))
 
 
 def instrument_throws(source: str) -> tuple[str, ColumnMap]:
