@@ -503,3 +503,38 @@ def test_failed_batch_restores_every_lookup(kernels, before, batch, hint):
     # ...and the table still works for inserts afterwards.
     again = it.intern_many(batch).tolist()
     assert it.resolve_many(again) == batch
+
+
+# -- no caller code under the lock ------------------------------------------
+
+
+def test_error_messages_are_built_outside_the_lock(Interner):
+    # Building an error message runs the caller's __repr__; if that ran while
+    # the write lock is held, an intern from inside it would deadlock.
+    it = Interner()
+
+    class Sneaky:
+        def __repr__(self):
+            it.get_or_intern("from repr")
+            return "Sneaky()"
+
+    with pytest.raises(InternerTypeError, match=r"Sneaky\(\)"):
+        it.intern_many(["a", Sneaky()])
+    assert it.get("a") is None
+    assert it.get("from repr") == 1
+
+    class Loud(str):
+        def __repr__(self):
+            it.get_or_intern("from repr")
+            return "Loud!"
+
+    full = Interner(max_keys=1)
+    it = full
+    it.get_or_intern("from repr")
+    with pytest.raises(InternerFullError, match="Loud!"):
+        it.get_or_intern(Loud("new"))
+    with pytest.raises(InternerFullError, match="Loud!"):
+        it.intern_many(["from repr", Loud("new")])
+    with pytest.raises(InternerEncodingError, match="Loud!"):
+        it.intern_many([Loud("\ud800")])
+    assert snapshot(it) == (1, ["from repr"])

@@ -22,7 +22,16 @@ pytestmark = pytest.mark.usefixtures("cython_kernels")
 short = st.text(alphabet="ab/\x00é😀", max_size=6)
 anything = st.text(max_size=40)
 surrogate = st.tuples(short, st.integers(0xD800, 0xDFFF), short).map(lambda t: t[0] + chr(t[1]) + t[2])
-strings = st.one_of(short, short, anything, surrogate)
+
+
+class Tagged(str):
+    """A str subclass: interned by value, but shown by its own repr in errors."""
+
+    def __repr__(self):
+        return f"Tagged({str.__repr__(self)})"
+
+
+strings = st.one_of(short, short, anything, surrogate, st.one_of(short, surrogate).map(Tagged))
 not_str = st.one_of(st.integers(-3, 3), st.none(), st.binary(max_size=3), st.floats(allow_nan=False))
 keys = st.one_of(st.integers(-2, 40), st.integers(2**32 - 2, 2**65), st.booleans(), not_str, st.text(max_size=2))
 key_batches = st.one_of(

@@ -45,6 +45,7 @@ from cpython.pythread cimport (
     WAIT_LOCK,
     PyThread_acquire_lock,
     PyThread_allocate_lock,
+    PyThread_get_thread_ident,
     PyThread_free_lock,
     PyThread_release_lock,
     PyThread_type_lock,
@@ -227,6 +228,25 @@ cdef inline PyObject* _borrow(seq, bint is_list, Py_ssize_t j) noexcept:
     return PyTuple_GET_ITEM(seq, j)
 
 
+cdef enum:
+    _TYPE = 0
+    _ENCODING = 1
+    _FULL = 2
+
+
+cdef class _Deferred(Exception):
+    """An error found while the lock is held. Its message runs ``repr()``
+    of the caller's object, so it is built only after the lock is released:
+    no caller code ever runs under the lock."""
+
+    cdef readonly int kind
+    cdef readonly object obj
+
+    def __init__(self, int kind, obj):
+        self.kind = kind
+        self.obj = obj
+
+
 cdef inline uint64_t _table_limit(uint64_t cap) noexcept nogil:
     # Grow past load 0.8.
     return cap * 4 // 5
@@ -262,6 +282,7 @@ cdef class Interner:
     cdef uint64_t _staged      # keys written; > _count only inside a batch
     cdef PyThread_type_lock _lock
     cdef bint _busy            # a writer holds _lock (and may run Python code)
+    cdef long _owner           # thread ident of that writer
 
     # entries: key k -> page k >> PAGE_SHIFT, record k & PAGE_MASK; a record
     # is three u32 (offset low, offset high, length) so one miss gets both.
@@ -514,10 +535,16 @@ cdef class Interner:
         self._arena_bytes = arena_bytes
 
     cdef int _acquire(self) except -1:
+        cdef long me = PyThread_get_thread_ident()
+        if self._busy and self._owner == me:
+            # Only a finalizer run by an allocation inside a write can get
+            # here (no caller code runs under the lock); waiting would hang.
+            raise InternerError(f"{self._name()}: re-entrant write from the thread already writing")
         if not PyThread_acquire_lock(self._lock, NOWAIT_LOCK):
             with nogil:
                 PyThread_acquire_lock(self._lock, WAIT_LOCK)
         self._busy = True
+        self._owner = me
         return 0
 
     cdef inline void _release(self) noexcept:
@@ -531,7 +558,7 @@ cdef class Interner:
 
     cdef _encoding_error(self, s):
         try:
-            s.encode("utf-8")
+            str.encode(s, "utf-8")  # not s.encode: a subclass may override it
         except UnicodeEncodeError as e:
             reason = e.reason
         else:
@@ -545,12 +572,21 @@ cdef class Interner:
             f"{self._name()}: all {self._max_keys} keys are taken; cannot intern {s!r:.80}"
         )
 
-    cdef inline const char* _utf8(self, s, Py_ssize_t* n) except NULL:
+    cdef _build_error(self, _Deferred d):
+        if d.kind == _TYPE:
+            return self._type_error(d.obj)
+        if d.kind == _ENCODING:
+            return self._encoding_error(d.obj)
+        return self._full_error(d.obj)
+
+    cdef inline const char* _utf8(self, s, Py_ssize_t* n, bint locked) except NULL:
         """UTF-8 of ``s`` (a str): borrowed, no copy for ASCII."""
         cdef const char* p = _utf8_and_size(s, n)
         if p == NULL:
             if PyErr_ExceptionMatches(UnicodeEncodeError):
                 PyErr_Clear()
+                if locked:
+                    raise _Deferred(_ENCODING, s)
                 raise self._encoding_error(s)
             return NULL  # another error (MemoryError) is already set
         return p
@@ -660,7 +696,7 @@ cdef class Interner:
         cdef Py_ssize_t n
         if not PyUnicode_Check(s):
             raise self._type_error(s)
-        cdef const char* p = self._utf8(s, &n)
+        cdef const char* p = self._utf8(s, &n, False)
         cdef uint64_t h = zk_hash(p, n, self._seed)
         cdef uint32_t k = self._find(p, n, h, self._count)
         if k:
@@ -675,20 +711,20 @@ cdef class Interner:
         return self._insert(s, p, n, h)
 
     cdef uint32_t _insert(self, s, const char* p, Py_ssize_t n, uint64_t h) except 0:
-        cdef uint32_t k
+        cdef uint32_t k = 0
         self._acquire()
         try:
             # Another thread may have interned s while we waited.
             k = self._find(p, n, h, self._count)
-            if k == 0:
-                if self._count >= self._max_keys:
-                    raise self._full_error(s)
+            if k == 0 and self._count < self._max_keys:
                 if not self._has_room(n):
                     self._reserve(n)
                 k = self._store(p, n, h)
                 self._count = k
         finally:
             self._release()
+        if k == 0:  # built outside the lock: the message runs repr(s)
+            raise self._full_error(s)
         return k
 
     def intern_many(self, strings):
@@ -715,11 +751,16 @@ cdef class Interner:
         cdef Py_ssize_t size = PyList_GET_SIZE(strings) if is_list else PyTuple_GET_SIZE(strings)
         keys = np.empty(size, dtype=np.uint32)
         cdef uint32_t* out = <uint32_t*>cnp.PyArray_DATA(keys)
+        cdef _Deferred failed = None
         self._acquire()
         try:
             self._intern_batch(strings, is_list, size, out)
+        except _Deferred as d:
+            failed = d
         finally:
             self._release()
+        if failed is not None:
+            raise self._build_error(failed) from None
         return keys
 
     cdef inline void _stage_hash(self, seq, bint is_list, Py_ssize_t j, _Ring* r) noexcept:
@@ -801,13 +842,13 @@ cdef class Interner:
                     h = r.h[m]
                 else:
                     if not PyUnicode_Check(s):
-                        raise self._type_error(s)
-                    p = self._utf8(s, &n)
+                        raise _Deferred(_TYPE, s)
+                    p = self._utf8(s, &n, True)
                     h = zk_hash(p, n, self._seed)
                 k = self._find(p, n, h, self._staged)
                 if k == 0:
                     if self._staged >= self._max_keys:
-                        raise self._full_error(s)
+                        raise _Deferred(_FULL, s)
                     if not self._has_room(n):
                         self._reserve(n)
                         # Python code may have run: redo what stage B already

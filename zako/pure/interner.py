@@ -9,11 +9,12 @@ agree with it on every input, errors included.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import secrets
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from os import PathLike
 
 import numpy as np
@@ -34,6 +35,13 @@ MAX_KEYS = 2**32 - 2
 # Arena chunk size: big enough to amortize allocation, small enough that the
 # unused tail of the last chunk is noise next to the strings themselves.
 CHUNK_BYTES = 256 * 1024
+
+
+class _Deferred(Exception):
+    """An error found while the write lock is held; ``make()`` builds it."""
+
+    def __init__(self, make: Callable[[], InternerError]) -> None:
+        self.make = make
 
 
 def _exact(s: str) -> str:
@@ -74,6 +82,7 @@ class Interner:
         self._index: dict[str, int] = {}
         self._count = 0
         self._lock = threading.Lock()
+        self._owner: int | None = None  # thread ident of the writer holding _lock
 
     # -- identity ------------------------------------------------------------
 
@@ -142,7 +151,7 @@ class Interner:
         key = self._index.get(s) if type(s) is str else None
         if key is not None:
             return key
-        with self._lock:
+        with self._writing():
             pending: dict[str, int] = {}
             key = self._stage(s, pending)
             self._publish(pending)
@@ -170,7 +179,7 @@ class Interner:
                 ) from None
             strings = list(it)  # run the caller's iterator before taking the lock
         keys: list[int] = []
-        with self._lock:
+        with self._writing():
             mark = (len(self._chunks), self._chunk_used)
             pending: dict[str, int] = {}
             try:
@@ -185,18 +194,41 @@ class Interner:
             self._publish(pending)
         return np.array(keys, dtype=np.uint32)
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the write lock. Errors found under it arrive as ``_Deferred``
+        and are built after it is released, since their messages run the
+        caller's ``__repr__``: no caller code ever runs under the lock."""
+        me = threading.get_ident()
+        if self._owner == me:
+            # Only a finalizer run by an allocation inside a write gets here;
+            # waiting for our own lock would hang.
+            raise InternerError(f"{self._name()}: re-entrant write from the thread already writing")
+        try:
+            with self._lock:
+                self._owner = me
+                try:
+                    yield
+                finally:
+                    self._owner = None
+        except _Deferred as d:
+            raise d.make() from None
+
     def _type_error(self, s: object) -> InternerTypeError:
         return InternerTypeError(f"{self._name()}: expected str, got {type(s).__name__} {s!r:.80}")
 
     def _encode(self, s: object) -> bytes:
         if not isinstance(s, str):
-            raise self._type_error(s)
+            raise _Deferred(lambda: self._type_error(s))
         try:
             return str.encode(s, "utf-8")
         except UnicodeEncodeError as e:
-            raise InternerEncodingError(
-                f"{self._name()}: string {s!r:.80} cannot be encoded as UTF-8 ({e.reason})"
-            ) from None
+            reason = e.reason
+        raise _Deferred(
+            lambda: InternerEncodingError(
+                f"{self._name()}: string {s!r:.80} cannot be encoded as UTF-8 ({reason})"
+            )
+        )
 
     def _stage(self, s: object, pending: dict[str, int]) -> int:
         """Key of ``s`` among published and ``pending`` keys, else store it as
@@ -204,15 +236,17 @@ class Interner:
         entries are invisible: ``resolve`` stops at ``_count`` and lookups go
         through ``_index``, so a failure needs no undo beyond the arena."""
         data = self._encode(s)
-        s = _exact(s)  # type: ignore[arg-type]
-        key = self._index.get(s)
+        text = _exact(s)  # type: ignore[arg-type]  # messages still show s itself
+        key = self._index.get(text)
         if key is None:
-            key = pending.get(s)
+            key = pending.get(text)
         if key is not None:  # interned already (maybe by another thread), or earlier in this batch
             return key
         if self._count + len(pending) >= self._max_keys:
-            raise InternerFullError(
-                f"{self._name()}: all {self._max_keys} keys are taken; cannot intern {s!r:.80}"
+            raise _Deferred(
+                lambda: InternerFullError(
+                    f"{self._name()}: all {self._max_keys} keys are taken; cannot intern {s!r:.80}"
+                )
             )
         n = len(data)
         if n > 0xFFFFFFFF:
@@ -228,7 +262,7 @@ class Interner:
         self._offsets[key] = ((len(self._chunks) - 1) << 32) | self._chunk_used
         self._lengths[key] = n
         self._chunk_used += n
-        pending[s] = key
+        pending[text] = key
         return key
 
     def _publish(self, pending: dict[str, int]) -> None:
@@ -271,7 +305,7 @@ class Interner:
         self._id = iid
         pending: dict[str, int] = {}
         pos = 0
-        for n in lengths.tolist():
+        for n in lengths.tolist():  # valid UTF-8, not too many: _stage cannot fail
             try:
                 s = data[pos : pos + n].decode("utf-8")
             except UnicodeDecodeError:
