@@ -38,7 +38,7 @@ from typing import Any
 
 from .admission import Admission
 from .behavior import WorkerBehavior
-from .cancel import CancelSource, CancelToken
+from .cancel import CancelToken
 from .config import PoolConfig
 from .errors import WorkerPoolError
 
@@ -157,14 +157,19 @@ class _JobFuture(Future):
 
 class _Job:
     __slots__ = (
-        "input", "future", "source", "priority", "request", "state", "seq",
-        "release", "admit_handle", "cancel_seen",
+        "input", "future", "token", "caller_token", "on_caller_cancel", "priority", "request",
+        "state", "seq", "release", "admit_handle", "cancel_seen",
     )
 
-    def __init__(self, input: Any, source: CancelSource, priority: int, request: Any, seq: int) -> None:
+    def __init__(self, input: Any, caller_token: CancelToken | None, priority: int, request: Any, seq: int) -> None:
         self.input = input
         self.future = _JobFuture()
-        self.source = source
+        # The behaviour sees a token of the job's own, fired by
+        # ``future.cancel()``; the caller's token only reaches it through
+        # the future, so there is one path to cancellation.
+        self.token = CancelToken()
+        self.caller_token = caller_token
+        self.on_caller_cancel = self.future.cancel
         self.priority = priority
         self.request = request
         self.state = _QUEUED
@@ -450,8 +455,7 @@ class WorkerPool:
                     f"job asks for resources {dict(resources)!r} but pool {self._name!r} has no resource_pool"
                 )
             request = None
-        source = CancelSource(token) if token is not None else CancelSource()
-        return _Job(input, source, priority, request, 0)
+        return _Job(input, token, priority, request, 0)
 
     def _check_open_locked(self) -> None:
         if not self._started:
@@ -477,7 +481,8 @@ class WorkerPool:
         if job.request is not None:
             assert self._admission is not None
             self._admission.admit(job)
-        job.source.token.add_callback(job.future.cancel)
+        if job.caller_token is not None:
+            job.caller_token.add_callback(job.on_caller_cancel)
         return job.future
 
     def _push_ready_locked(self, job: _Job) -> None:
@@ -518,7 +523,7 @@ class WorkerPool:
             # the job can no longer be admitted.
             job.future.cancel()
             return
-        job.source.close()
+        _unlink(job)
         try:
             job.future.set_exception(exc)
         except InvalidStateError:
@@ -548,11 +553,11 @@ class WorkerPool:
         if state in (_QUEUED, _ADMITTING):
             # Never started: waiters (wait/as_completed) learn it now.
             job.future.set_running_or_notify_cancel()
-            job.source.close()
+            _unlink(job)
             if state == _ADMITTING and self._admission is not None:
                 self._admission.cancel(job, handle)
         # Running: fire the job's token; the worker completes the bookkeeping.
-        job.source.cancel("future cancelled")
+        job.token.cancel("future cancelled")
 
     def _slot_freed_locked(self) -> None:
         self._space_cv.notify()
@@ -644,7 +649,7 @@ class WorkerPool:
         if job is not None:
             _release(job, job.release)
             job.release = None
-            job.source.close()
+            _unlink(job)
             job.input = None
             self._finish_failed(job, exc)
 
@@ -697,7 +702,7 @@ class WorkerPool:
 
     def _run_job(self, worker: _Worker, state: Any, job: _Job) -> bool:
         """Run one job; False when this worker must now retire."""
-        token = job.source.token
+        token = job.token
         output: Any = None
         error: BaseException | None = None
         broken = False
@@ -710,7 +715,7 @@ class WorkerPool:
                 broken = self._is_broken(state, exc)
         finally:
             release, job.release = job.release, None
-            job.source.close()
+            _unlink(job)
             job.input = None  # a caller holding the future must not pin the input
 
         cancelled = token.cancelled or isinstance(error, CancelledError)
@@ -849,6 +854,13 @@ class WorkerPool:
 def _set_waiter(waiter: asyncio.Future) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+def _unlink(job: _Job) -> None:
+    """Forget the caller's token, so a long-lived one keeps no finished job."""
+    if job.caller_token is not None:
+        job.caller_token.remove_callback(job.on_caller_cancel)
+        job.caller_token = None
 
 
 def _release(job: _Job, release: Any) -> None:
