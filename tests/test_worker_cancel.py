@@ -101,8 +101,8 @@ def test_linked_source_follows_parent_not_the_reverse():
     child.cancel()
     assert not parent.cancelled
     other = CancelSource(parent.token)
-    parent.cancel()
-    assert other.cancelled
+    parent.cancel("build aborted")
+    assert other.cancelled and other.token.reason == "build aborted"
 
 
 def test_closed_link_is_forgotten():

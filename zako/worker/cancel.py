@@ -120,9 +120,13 @@ class CancelSource:
     def __init__(self, *parents: CancelToken) -> None:
         self._token = CancelToken()
         self._parents = parents
-        self._on_parent = self._token.cancel
+        self._on_parent = self._parent_cancelled  # one bound method, to remove it later
         for parent in parents:
             parent.add_callback(self._on_parent)
+
+    def _parent_cancelled(self) -> None:
+        reason = next((p.reason for p in self._parents if p.cancelled), None)
+        self._token.cancel(reason)
 
     @property
     def token(self) -> CancelToken:
