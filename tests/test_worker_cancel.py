@@ -306,3 +306,17 @@ def test_shutdown_cancel_running_fires_running_tokens():
     pool.shutdown(wait=True, cancel_pending=True, cancel_running=True)
     assert all(f.cancelled() for f in [*running, queued])
     assert pool.stats().jobs_cancelled == 3
+
+
+def test_a_cancel_source_is_accepted_for_its_token():
+    fake = Fake()
+    started = threading.Semaphore(0)
+    with WorkerPool(fake, PoolConfig(max_workers=1)) as pool:
+        source = CancelSource()
+        future = pool.submit(cooperative(started), source)
+        acquire_n(started, 1)
+        source.cancel()
+        with pytest.raises(CancelledError):
+            future.result(WAIT)
+        with pytest.raises(TypeError, match="cancel_token"):
+            pool.submit(state_id, "not a token")

@@ -38,7 +38,7 @@ from typing import Any
 
 from .admission import Admission
 from .behavior import WorkerBehavior
-from .cancel import CancelToken
+from .cancel import CancelSource, CancelToken
 from .config import PoolConfig
 from .errors import WorkerPoolError
 
@@ -455,6 +455,10 @@ class WorkerPool:
                     f"job asks for resources {dict(resources)!r} but pool {self._name!r} has no resource_pool"
                 )
             request = None
+        if isinstance(token, CancelSource):
+            token = token.token  # a source is accepted for its token
+        elif token is not None and not callable(getattr(token, "add_callback", None)):
+            raise TypeError(f"cancel_token must be a CancelToken, got {token!r} (pool {self._name!r})")
         return _Job(input, token, priority, request, 0)
 
     def _check_open_locked(self) -> None:
