@@ -369,8 +369,9 @@ class WorkerPool:
 
         Blocks while ``queue_limit`` jobs are waiting (backpressure). The
         future's result is ``behavior.process``'s output, or its exception;
-        a job cancelled through ``cancel_token`` or ``future.cancel()`` ends
-        in ``CancelledError``, and never runs if it had not started. Raises
+        a job cancelled through ``cancel_token`` (a ``CancelToken``, or a
+        ``CancelSource`` for its token) or ``future.cancel()`` ends in
+        ``CancelledError``, and never runs if it had not started. Raises
         ``WorkerPoolError`` before ``start`` or after ``shutdown``.
         """
         job = self._new_job(input, cancel_token, resources, priority)
