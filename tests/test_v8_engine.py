@@ -456,3 +456,18 @@ def test_column_map_restores_original_columns():
     assert cmap.original_column(1, head) == src.index("'x'") + 1
     assert cmap.fix_stack(f"at s:1:{call}", "s") == f"at s:1:{src.index('f()') + 1}"
     assert cmap.original_column(2, 5) == 5
+
+
+def test_cancel_racing_the_start_neither_hangs_nor_leaks(engine):
+    class FiresOnRegistration(SimpleToken):
+        def add_callback(self, fn):
+            super().add_callback(fn)
+            self.cancel()
+
+    started = time.monotonic()
+    for _ in range(20):
+        with pytest.raises(ScriptCancelledError):
+            engine.evaluate("for (;;) {}", cancel_token=FiresOnRegistration())
+    assert time.monotonic() - started < 5.0  # no evaluation waited out a grace period
+    assert engine.live_contexts == 0
+    assert value(engine, "return 3") == 3

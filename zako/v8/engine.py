@@ -139,6 +139,8 @@ class _Run:
     healthy: bool = True  # false once JS was terminated: do not ask the isolate anything
     ab_peak: int = 0
     stats_text: str | None = None
+    # set by the loop once the driver no longer touches the context
+    finished: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -363,9 +365,7 @@ class Engine:
                 run.column_offset += len(prelude_call)
                 prelude_call = None
             transform = f"({result_transform})" if result_transform else "undefined"
-            cfut = asyncio.run_coroutine_threadsafe(
-                _drive(run, prelude_call, extras, body, f"__zako_step({transform})"), loop
-            )
+            cfut = _submit(loop, _drive(run, prelude_call, extras, body, f"__zako_step({transform})"), run)
             if cancel_token is not None:
                 unregister = _watch(cancel_token, run, cfut)
             try:
@@ -390,6 +390,11 @@ class Engine:
         finally:
             if unregister is not None:
                 unregister()
+            if cfut is not None and not run.finished.is_set():
+                # Interrupted (grace timeout, KeyboardInterrupt...): let the
+                # driver unwind before the context goes away under it.
+                cfut.cancel()
+                run.finished.wait(_GRACE_S)
             stats = None
             if run.healthy:
                 try:
@@ -464,8 +469,37 @@ def _watch(token: Any, run: _Run, cfut: concurrent.futures.Future[Any]) -> Calla
     return unregister
 
 
+def _submit(loop: asyncio.AbstractEventLoop, coro: Any, run: _Run) -> concurrent.futures.Future[Any]:
+    """Like ``asyncio.run_coroutine_threadsafe``, but ``run.finished`` is set
+    once the task is done, even when it was cancelled before its first step
+    (the context may only be closed after that)."""
+    cfut: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def copy_state(task: asyncio.Task[Any]) -> None:
+        run.finished.set()
+        if cfut.done():
+            return
+        if task.cancelled():
+            cfut.cancel()
+        elif task.exception() is not None:
+            cfut.set_exception(task.exception())
+        else:
+            cfut.set_result(task.result())
+
+    def start() -> None:
+        if cfut.cancelled():
+            coro.close()
+            run.finished.set()
+            return
+        task = loop.create_task(coro)
+        task.add_done_callback(copy_state)
+        cfut.add_done_callback(lambda f: f.cancelled() and loop.call_soon_threadsafe(task.cancel))
+
+    loop.call_soon_threadsafe(start)
+    return cfut
+
+
 async def _drive(run: _Run, prelude_call: str | None, extras: list[str], body: str, step: str) -> tuple[Any, JSException | None]:
-    """Run one evaluation on the loop. Returns (value, exception) or raises _Failure."""
     loop = asyncio.get_running_loop()
     ctx = run.ctx
     spec = run.url
@@ -525,7 +559,12 @@ async def _drive(run: _Run, prelude_call: str | None, extras: list[str], body: s
                 raise _timeout(run, f"waiting {delay:g} s for a timer")
             if run.gc_requested:
                 run.gc_requested = False
-                await loop.run_in_executor(None, ctx.low_memory_notification)
+                notified = loop.run_in_executor(None, ctx.low_memory_notification)
+                try:
+                    await asyncio.shield(notified)
+                finally:
+                    # never leave the call running against a context about to close
+                    await asyncio.wait([notified], timeout=max(0.0, run.deadline - loop.time()) + 1.0)
                 continue
             await asyncio.sleep(delay)
             continue
