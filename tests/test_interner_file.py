@@ -223,3 +223,17 @@ def test_same_sequence_same_bytes_and_cross_loading(cython_kernels, pure_kernels
     assert c2.id == c.id and c2.resolve_many(range(1, len(c2) + 1)) == c.resolve_many(range(1, len(c) + 1))
     assert p._export()[0].tolist() == c._export()[0].tolist()
     assert p._export()[1] == c._export()[1]
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX permissions")
+def test_saved_file_gets_ordinary_permissions(Interner, tmp_path):
+    # Not mkstemp's private 0600: a new file follows the umask, and an
+    # overwritten file keeps its mode.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = tmp_path / "perm.zki"
+    Interner().save(path)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    os.chmod(path, 0o640)
+    Interner().save(path)
+    assert path.stat().st_mode & 0o777 == 0o640

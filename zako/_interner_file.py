@@ -38,16 +38,34 @@ CHECKSUM_BYTES = 32
 __all__ = ["MAGIC", "VERSION", "write", "read"]
 
 
+def _new_file_mode(path: str) -> int:
+    """Mode for the saved file: an existing file's, else what ``open`` would
+    give (mkstemp's 0600 would make saved interners unreadable to others)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write(path: str | os.PathLike, interner_id: int, max_keys: int, lengths: np.ndarray, data: bytes) -> None:
-    """Write atomically: a temporary file in the same directory, fsync, rename."""
+    """Write atomically: a temporary file in the same directory, fsync, rename.
+
+    An interruption at any point leaves the previous file (or none) and no
+    temporary file; the directory is fsynced so the rename itself is durable.
+    """
     path = os.fspath(path)
     lengths = np.ascontiguousarray(lengths, dtype="<u4")
     header = HEADER.pack(MAGIC, VERSION, 0, interner_id, max_keys, len(lengths), len(data))
     hasher = blake3.blake3()
     directory = os.path.dirname(os.path.abspath(path))
+    mode = _new_file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)
             for chunk in (header, lengths.tobytes(), data):
                 hasher.update(chunk)
                 f.write(chunk)
@@ -61,6 +79,20 @@ def write(path: str | os.PathLike, interner_id: int, max_keys: int, lengths: np.
         except FileNotFoundError:
             pass
         raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open directories; the rename stands
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
 
 
 def read(path: str | os.PathLike) -> tuple[int, int, np.ndarray, bytes]:
@@ -82,7 +114,7 @@ def read(path: str | os.PathLike) -> tuple[int, int, np.ndarray, bytes]:
         raise InternerFileError(f"{path!r} is not a zako interner file (bad magic {magic!r})")
     if version != VERSION:
         raise InternerFileError(f"interner file {path!r} has unsupported version {version}")
-    body, checksum = blob[:-CHECKSUM_BYTES], blob[-CHECKSUM_BYTES:]
+    body, checksum = memoryview(blob)[:-CHECKSUM_BYTES], blob[-CHECKSUM_BYTES:]  # no copy of the body
     if blake3.blake3(body).digest() != checksum:
         raise InternerFileError(f"interner file {path!r} is corrupted (checksum mismatch)")
     expected = HEADER.size + 4 * count + data_len + CHECKSUM_BYTES
