@@ -103,9 +103,10 @@ def test_heap_bomb_raises_heap_limit_error(script):
         "class Big extends Uint8Array {}; const keep = []; for (;;) keep.push(new Big(8 << 20));",
         "const keep = []; for (let i = 0; i < 20; i++) { try { keep.push(new Uint8Array(8 << 20)) } catch (e) {} }"
         " return keep.length",
+        "const hex = 'ab'.repeat(4 << 20); const keep = []; for (;;) keep.push(Uint8Array.fromHex(hex));",
     ],
     ids=["typed-fill", "arraybuffer", "huge-buffer", "huge-typed", "shared", "resize", "slice", "map", "from",
-         "subclass", "caught"],
+         "subclass", "caught", "from-hex"],
 )
 def test_array_buffer_bomb_is_stopped(engine, script):
     with pytest.raises(HeapLimitError) as info:

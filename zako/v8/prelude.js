@@ -254,6 +254,17 @@
   guardMethod(ArrayBuffer.prototype, "transfer", (b, a) => a.length ? NumberCtor(a[0]) : b.byteLength, "ArrayBuffer.transfer");
   guardMethod(ArrayBuffer.prototype, "transferToFixedLength", (b, a) => a.length ? NumberCtor(a[0]) : b.byteLength, "ArrayBuffer.transfer");
   if (typeof SharedArrayBuffer === "function") guardMethod(SharedArrayBuffer.prototype, "grow", growBy, "SharedArrayBuffer.grow");
+  // Static constructors that make a new buffer without calling `this`: the
+  // input string is already in the heap, so counting after the fact is enough.
+  const U8 = G.Uint8Array;
+  for (const method of ["fromBase64", "fromHex"]) {
+    const orig = U8[method];
+    if (typeof orig !== "function") continue;
+    defineProperty(U8, method, {
+      value: function (...args) { const r = ReflectApply(orig, this, args); account(r.buffer); return r; },
+      writable: true, enumerable: false, configurable: true,
+    });
+  }
   // `new Array(2 ** 27).fill(x)` asks V8 for one backing store past its own
   // maximum heap, which aborts the whole process before any limit check can
   // run. A fill that could not fit in the heap limit is refused up front.
