@@ -471,3 +471,42 @@ def test_cancel_racing_the_start_neither_hangs_nor_leaks(engine):
     assert time.monotonic() - started < 5.0  # no evaluation waited out a grace period
     assert engine.live_contexts == 0
     assert value(engine, "return 3") == 3
+
+
+# --- host functions ----------------------------------------------------------------------------------
+
+
+def test_host_functions_are_async_globals(engine):
+    calls = []
+
+    def add(a, b):
+        calls.append((a, b))
+        time.sleep(0.02)
+        return a + b
+
+    src = "const x = await add(1, 2);\nconst [y, z] = await Promise.all([add(x, 1), add(x, 2)]);\nreturn [x, y, z]"
+    assert value(engine, src, host_functions={"add": add}) == [3, 4, 5]
+    assert sorted(calls) == [(1, 2), (3, 1), (3, 2)]
+
+
+def test_host_function_errors_reject_the_promise(engine):
+    def lookup(key):
+        raise KeyError(key)
+
+    src = "try { await lookup('k') } catch (e) { return [e instanceof Error, e.name, e.message] }"
+    assert value(engine, src, host_functions={"lookup": lookup}) == [True, "KeyError", "'k'"]
+    exc = engine.evaluate("await __zako_host('nothing')").exception
+    assert "no host function 'nothing'" in exc.message
+
+
+def test_outstanding_host_call_is_not_a_deadlock_but_a_lost_promise_is(engine):
+    assert value(engine, "return await later()", host_functions={"later": lambda: time.sleep(0.1) or "done"}) == "done"
+    with pytest.raises(DeadlockError):
+        engine.evaluate("await later(); await new Promise(() => {})", host_functions={"later": lambda: 1})
+
+
+def test_bad_host_functions_are_refused(engine):
+    with pytest.raises(ValueError):
+        engine.evaluate("return 1", host_functions={"not an identifier": len})
+    with pytest.raises(TypeError):
+        engine.evaluate("return 1", host_functions={"f": 42})

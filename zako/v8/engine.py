@@ -139,6 +139,7 @@ class _Run:
     healthy: bool = True  # false once JS was terminated: do not ask the isolate anything
     ab_peak: int = 0
     stats_text: str | None = None
+    host_functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     # set by the loop once the driver no longer touches the context
     finished: threading.Event = field(default_factory=threading.Event)
 
@@ -194,6 +195,7 @@ class Engine:
         specifier: str = "zako-memory:main",
         inputs: Mapping[str, Any] | None = None,
         cancel_token: Any = None,
+        host_functions: Mapping[str, Callable[..., Any]] | None = None,
     ) -> ExecutionResult:
         """Run ``source`` as the body of an async function; its ``return`` is the value.
 
@@ -202,6 +204,10 @@ class Engine:
         the lines of ``source``. ``cancel_token``: any object with
         ``.cancelled`` and ``add_callback(fn)`` (plus ``remove_callback(fn)``
         or a removable return value); firing it terminates the script.
+        ``host_functions``: ``{name: fn}``; each becomes a global async JS
+        function: ``await name(...args)`` runs ``fn(*args)`` in a worker
+        thread (JSON-able arguments and result; an exception rejects the
+        promise with an ``Error`` named after its class).
 
         Returns an ``ExecutionResult`` with ``.value`` or ``.exception`` (a
         ``JSException`` for any thrown value and for syntax errors). Raises
@@ -219,6 +225,7 @@ class Engine:
             inputs=inputs,
             cancel_token=cancel_token,
             column_offset=len(WRAPPER_PREFIX),
+            host_functions=host_functions,
         )
         exc = result.exception
         if exc is not None and columns:
@@ -294,6 +301,7 @@ class Engine:
         result_transform: str | None = None,
         split_result: Callable[[Any], tuple[Any, dict[str, list[Any]]]] | None = None,
         column_offset: int = 0,
+        host_functions: Mapping[str, Callable[..., Any]] | None = None,
     ) -> ExecutionResult:
         """Run a prepared classic script in a fresh context; the module runner's hook.
 
@@ -319,6 +327,9 @@ class Engine:
           a module namespace into a plain object).
         - ``split_result``: Python callable receiving the converted value and
           returning ``(value, declarations)`` for the ``ExecutionResult``.
+        - ``host_functions``: as for ``evaluate``; JS may also call
+          ``__zako_host(name, ...args)``. While a host call is outstanding a
+          pending promise is not a deadlock.
         - Throws become ``ExecutionResult.exception``; failures raise the
           ``V8Error`` subclasses exactly as ``evaluate`` does.
         """
@@ -329,6 +340,7 @@ class Engine:
         if not isinstance(specifier, str) or not specifier or "\n" in specifier:
             raise ValueError(f"specifier must be a one-line non-empty str, got {specifier!r}")
         inputs_json = _inputs_json(inputs, specifier)
+        hosts = _host_functions(host_functions, specifier)
         extras = [extra_prelude] if isinstance(extra_prelude, str) else list(extra_prelude or ())
 
         if cancel_token is not None and getattr(cancel_token, "cancelled", False):
@@ -345,6 +357,7 @@ class Engine:
             timeout_s=self.timeout_s,
             heap_limit=self.heap_limit_bytes,
             column_offset=column_offset,
+            host_functions=hosts,
         )
         with self._lock:
             self._live.add(run)
@@ -355,7 +368,7 @@ class Engine:
             ctx.set_hard_memory_limit(self.heap_limit_bytes)
             prelude_call = (
                 f"{_PRELUDE_LINE}({{abLimit:{self.heap_limit_bytes},consoleMax:{_CONSOLE_MAX},"
-                f"inputsJson:{json.dumps(inputs_json)}}});"
+                f"inputsJson:{json.dumps(inputs_json)},hostNames:{json.dumps(sorted(hosts))}}});"
             )
             if extras:  # extras must run between the prelude and the script: three evals
                 body = f"{script}\n;void 0\n//# sourceURL={run.url}"
@@ -439,6 +452,22 @@ def _inputs_json(inputs: Any, specifier: str) -> str | None:
         return json.dumps(inputs, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise TypeError(f"inputs for {specifier!r} are not JSON-able: {exc}") from None
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
+
+
+def _host_functions(host_functions: Any, specifier: str) -> dict[str, Callable[..., Any]]:
+    if not host_functions:
+        return {}
+    if not isinstance(host_functions, Mapping):
+        raise TypeError(f"host_functions for {specifier!r} must be a mapping of name to callable")
+    for name, fn in host_functions.items():
+        if not isinstance(name, str) or not _IDENTIFIER.match(name) or name.startswith("__zako"):
+            raise ValueError(f"host function name {name!r} for {specifier!r} is not a usable JS identifier")
+        if not callable(fn):
+            raise TypeError(f"host function {name!r} for {specifier!r} is not callable: {fn!r}")
+    return dict(host_functions)
 
 
 def _watch(token: Any, run: _Run, cfut: concurrent.futures.Future[Any]) -> Callable[[], Any]:
@@ -542,6 +571,7 @@ async def _drive(run: _Run, prelude_call: str | None, extras: list[str], body: s
     except JSEvalException as exc:  # a throw outside __zako_start (prepared scripts only)
         return None, _top_level_error(str(exc), spec, run.column_offset)
 
+    in_flight: set[asyncio.Future[str]] = set()
     while True:
         text = await ev(step, "host step")
         if not isinstance(text, str):
@@ -549,7 +579,23 @@ async def _drive(run: _Run, prelude_call: str | None, extras: list[str], body: s
         state = json.loads(text)
         _emit_logs(run.specifier, state["logs"], state["dropped"])
         run.ab_peak = max(run.ab_peak, int(state.get("ab", 0)))
+        for request in state.get("host", ()):
+            in_flight.add(_start_host_call(run, loop, request))
         s = state["s"]
+        if in_flight and s in ("ran", "sleep", "wait"):
+            done = [f for f in in_flight if f.done()]
+            if not done and s != "ran":
+                delay = state["ms"] / 1000.0 if s == "sleep" else None
+                remaining = run.deadline - loop.time()
+                timeout = remaining if delay is None else min(delay, remaining)
+                finished, _ = await asyncio.wait(in_flight, timeout=max(0.0, timeout), return_when=asyncio.FIRST_COMPLETED)
+                done = list(finished)
+                if not done and loop.time() >= run.deadline:
+                    raise _timeout(run, "waiting for host calls")
+            for fut in done:
+                in_flight.discard(fut)
+                await ev(fut.result(), "settling a host call")
+            continue
         if s == "ran":
             continue
         if s == "sleep":
@@ -590,9 +636,28 @@ async def _drive(run: _Run, prelude_call: str | None, extras: list[str], body: s
             ))
         if s == "nostart":
             raise _Failure(V8Error("script never called __zako_start", module_specifier=run.specifier))
-        if s == "wait":  # reserved for host calls; none exist yet, so this cannot progress
+        if s == "wait":  # JS counts a host call that the host does not know of
             raise _Failure(DeadlockError("waiting for a host call that cannot complete", module_specifier=run.specifier))
         raise _Failure(V8Error(f"host protocol broken: unknown state {s!r}", module_specifier=run.specifier))
+
+
+def _start_host_call(run: _Run, loop: asyncio.AbstractEventLoop, request: list[Any]) -> asyncio.Future[str]:
+    """Run one host function in a worker thread; the future gives the JS that settles it."""
+    call_id, name, args_json = request
+    fn = run.host_functions.get(name)
+
+    def call() -> str:
+        try:
+            if fn is None:
+                raise LookupError(f"no host function {name!r} (have: {', '.join(sorted(run.host_functions)) or 'none'})")
+            value = fn(*json.loads(args_json))
+            payload, ok = json.dumps(value, allow_nan=False), "true"
+        except Exception as exc:  # the script sees it as a rejected promise
+            payload = json.dumps({"name": type(exc).__name__, "message": str(exc)})
+            ok = "false"
+        return f"__zako_host_settle({int(call_id)}, {ok}, {json.dumps(payload)})"
+
+    return loop.run_in_executor(None, call)
 
 
 def _timeout(run: _Run, what: str) -> _Failure:

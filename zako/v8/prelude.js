@@ -1,7 +1,7 @@
 // zako prelude: installed into every fresh context before the user's script.
 //
 // It is evaluated as an expression `(function (ctl) {...})` and called with
-// the host's controls ({abLimit, inputsJson, consoleMax}); it returns nothing.
+// the host's controls ({abLimit, inputsJson, consoleMax, hostNames}); it returns nothing.
 // The host drives the context through one global, `__zako_step`, which reports
 // the evaluation's state as JSON text (a string is the only value that crosses
 // to Python without mini-racer's object handles, and it can never hang the
@@ -430,6 +430,7 @@
     const r = { logs: st.logs, dropped: st.logsDropped, ab: abPeak };
     st.logs = [];
     st.logsDropped = 0;
+    if (hostRequests.length) r.host = hostRequests.splice(0, hostRequests.length);
     if (!st.started) { r.s = "nostart"; return stringify(r); }
     if (st.overLimit !== null) { r.s = "heap"; r.msg = st.overLimit; return stringify(r); }
     if (st.uncaught !== null) { r.s = "throw"; r.err = describe(st.uncaught.e); return stringify(r); }
@@ -461,7 +462,37 @@
     return stringify(r);
   }));
 
-  // Host functions (reserved): a promise that stays pending while the host is
-  // answering a call is not a deadlock.
-  fixed("__zako_host_pending", (delta) => { st.hostPending += delta; });
+  // ---- host calls ---------------------------------------------------------------------
+  // `__zako_host(name, ...args)` returns a promise; the request leaves with the
+  // next host step (as JSON) and is answered by `__zako_host_settle`. While one
+  // is outstanding, a pending promise is not a deadlock.
+  const hostRequests = [];
+  const hostWaiting = { __proto__: null };
+  let nextHostId = 1;
+  const hostCall = (function hostCall(name, args) {
+    const argsJson = toJson(args, "", new SetCtor());
+    return new PromiseCtor((resolve, reject) => {
+      const id = nextHostId++;
+      hostWaiting[id] = [resolve, reject];
+      st.hostPending++;
+      hostRequests[hostRequests.length] = [id, StringCtor(name), argsJson];
+    });
+  });
+  fixed("__zako_host", (name, ...args) => hostCall(name, args));
+  fixed("__zako_host_settle", (function (id, ok, json) {
+    const w = hostWaiting[id];
+    if (w === undefined) return;
+    delete hostWaiting[id];
+    st.hostPending--;
+    const v = jsonParse(json);
+    if (ok) { w[0](v); return; }
+    const e = new ErrorCtor(v.message);
+    e.name = v.name;
+    w[1](e);
+  }));
+  const names = ctl.hostNames || [];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    hide(name, (...args) => hostCall(name, args));
+  }
 })
