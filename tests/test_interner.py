@@ -538,3 +538,22 @@ def test_error_messages_are_built_outside_the_lock(Interner):
     with pytest.raises(InternerEncodingError, match="Loud!"):
         it.intern_many([Loud("\ud800")])
     assert snapshot(it) == (1, ["from repr"])
+
+
+def test_long_strings_and_length_boundaries(Interner):
+    # Lengths around the one-byte length header, and strings longer than an
+    # arena chunk (256 KiB), mixed with short ones.
+    strings = [
+        "a" * 254, "b" * 255, "c" * 256, "é" * 127, "é" * 128,
+        "big1" + "x" * 300_000, "s1", "big2" + "😀" * 200_000, "s2", "z" * 262_144, "s3",
+    ]
+    it = Interner(0)
+    keys = [it.get_or_intern(s) for s in strings]
+    assert keys == list(range(1, len(strings) + 1))
+    assert it.resolve_many(keys) == strings
+    assert [it.get(s) for s in strings] == keys
+    assert it.get("big1" + "x" * 299_999) is None
+    batch = Interner(0)
+    assert batch.intern_many(strings + strings[::-1]).tolist() == keys + keys[::-1]
+    mu = it.memory_usage()
+    assert mu["arena_used_bytes"] >= sum(len(s.encode()) for s in strings)

@@ -4,21 +4,27 @@
 Same contract as ``zako.pure.interner`` (DESIGN.md section 1), without one
 Python object per interned string:
 
-* UTF-8 bytes live in numpy ``uint8`` arena chunks (256 KiB, or one chunk of
-  its own for a longer string); a C array holds the chunk data pointers.
-* Per-key entries live in *paged* numpy ``uint32`` arrays (16384 keys a
-  page; page 0 starts small and doubles up to that): a 12-byte record of
-  offset ``(chunk << 32) | pos`` (two u32) and length (u32). One record, so
-  a lookup takes one cache miss for both; paging instead of doubling keeps
-  the slack under one page.
+* Each string is a *record* in numpy ``uint8`` arena chunks (256 KiB apart
+  in a virtual address space; a longer string gets a buffer of its own):
+  ``u32 key``, its UTF-8 length (one byte, or 0xFF and a u32), the bytes,
+  padded to 4. A record's *locator* is ``(chunk << 16) | (offset / 4)``
+  (so the arena holds up to 16 GiB). A C array holds the chunk pointers.
+* Per-key entries are the records' locators, in *paged* numpy ``uint32``
+  arrays (16384 keys a page; page 0 starts small and doubles up to that).
+  Paging instead of doubling keeps the slack under one page.
 * Lookup is an open-addressing, linear-probing table of 5-byte slots: a
-  ``uint32`` key (0 = empty) and a ``uint8`` tag of 8 more hash bits, so most
-  probes that do not match never touch the entries or the arena. The table
-  size is not a power of two: a slot is ``hi64(hash * capacity)``, so it can
-  grow by 1.45x (load 0.8 -> 0.55) instead of 2x.
+  record locator (0 = empty) and a ``uint8`` tag of 8 more hash bits. The
+  slot leads straight to the record, where key, length and bytes share a
+  cache line: a hit is one table miss plus one arena miss, and most probes
+  that do not match are rejected by the tag without touching the arena.
+  The table size is not a power of two: a slot is ``hi64(hash * capacity)``,
+  so it can grow by 1.45x (load 0.8 -> 0.55) instead of 2x.
 
-Memory per string: UTF-8 length + 12 (entry) + 6.25..9.1 (table) + page and
-chunk tails, i.e. under length + 24 bytes.
+Memory per string: UTF-8 length + ~7.5 (record header and padding) + 4
+(entry) + 6.25..9.1 (table) + page and chunk tails, under length + 24 bytes.
+(The first design kept a 12-byte offset+length entry per key and keys in the
+table; a hit then needed table -> entry -> arena, three dependent misses,
+which measured no faster per call than a dict + list on a 200k-string corpus.)
 
 Concurrency (with the GIL): readers take no lock. Every mutation is a stretch
 of C code that calls no Python code, so no other thread can run in the middle
@@ -178,6 +184,28 @@ cdef extern from *:
         return 1;
     }
 
+    /* Arena record: u32 key, length (1 byte if < 255, else 0xFF then u32),
+       the UTF-8 bytes; records start at 4-byte boundaries. A locator is
+       (virtual chunk << 16) | (offset / 4), chunks being 256 KiB apart. */
+    static inline uint32_t zk_rec_key(const unsigned char *rec) {
+        uint32_t k; memcpy(&k, rec, 4); return k;
+    }
+    static inline const char *zk_rec_bytes(const unsigned char *rec, Py_ssize_t *n) {
+        uint32_t len;
+        if (rec[4] != 255) { *n = rec[4]; return (const char *)rec + 5; }
+        memcpy(&len, rec + 5, 4); *n = len; return (const char *)rec + 9;
+    }
+    static inline uint64_t zk_rec_size(Py_ssize_t n) {
+        return ((uint64_t)n + (n < 255 ? 5 : 9) + 3) & ~(uint64_t)3;
+    }
+    static inline uint64_t zk_rec_write(unsigned char *rec, uint32_t k, const char *p, Py_ssize_t n) {
+        uint32_t len = (uint32_t)n;
+        memcpy(rec, &k, 4);
+        if (n < 255) { rec[4] = (unsigned char)n; memcpy(rec + 5, p, n); }
+        else { rec[4] = 255; memcpy(rec + 5, &len, 4); memcpy(rec + 9, p, n); }
+        return zk_rec_size(n);
+    }
+
     #if defined(__GNUC__) || defined(__clang__)
     #define zk_prefetch(p) __builtin_prefetch((const void *)(p))
     #else
@@ -192,6 +220,10 @@ cdef extern from *:
     uint32_t zk_slot_key(const unsigned char* t, uint64_t i) noexcept nogil
     uint8_t zk_slot_tag(const unsigned char* t, uint64_t i) noexcept nogil
     void zk_slot_set(unsigned char* t, uint64_t i, uint32_t k, uint8_t tag) noexcept nogil
+    uint32_t zk_rec_key(const unsigned char* rec) noexcept nogil
+    const char* zk_rec_bytes(const unsigned char* rec, Py_ssize_t* n) noexcept nogil
+    uint64_t zk_rec_size(Py_ssize_t n) noexcept nogil
+    uint64_t zk_rec_write(unsigned char* rec, uint32_t k, const char* p, Py_ssize_t n) noexcept nogil
 
 
 cdef enum:
@@ -199,17 +231,26 @@ cdef enum:
     PAGE_SIZE = 1 << PAGE_SHIFT
     PAGE_MASK = PAGE_SIZE - 1
     MIN_CHUNK = 4096
+    VCHUNK_SHIFT = 18   # virtual chunks are 256 KiB apart (CHUNK_BYTES)
+    MAX_VCHUNKS = 1 << 16  # locator: 16 bits of chunk, 16 of offset / 4 -> 16 GiB
 
 
 cdef enum:
     LOOKAHEAD = 4       # items between pipeline stages in intern_many
-    RING_MASK = 31      # ring of 32 >= 4 * LOOKAHEAD + 1 items in flight
+    RING_MASK = 31      # ring of 32 >= 3 * LOOKAHEAD + 1 items in flight
+
+cdef struct _Mark:  # the arena's fill state, to undo a failed batch
+    Py_ssize_t narrays
+    uint64_t vchunk
+    uint64_t span
+    uint64_t chunk_size
+    uint64_t chunk_used
+    uint64_t arena_bytes
 
 cdef struct _Ring:
     const char* p[32]
     Py_ssize_t n[32]
     uint64_t h[32]
-    uint32_t k[32]
     bint valid[32]
 
 
@@ -225,6 +266,9 @@ cdef inline PyObject* _borrow(seq, bint is_list, Py_ssize_t j) noexcept:
             return NULL
         return PyList_GET_ITEM(seq, j)
     return PyTuple_GET_ITEM(seq, j)
+
+
+cdef uint64_t CHUNK_BYTES_C = 1 << VCHUNK_SHIFT
 
 
 cdef enum:
@@ -283,20 +327,22 @@ cdef class Interner:
     cdef bint _busy            # a writer holds _lock (and may run Python code)
     cdef long _owner           # thread ident of that writer
 
-    # entries: key k -> page k >> PAGE_SHIFT, record k & PAGE_MASK; a record
-    # is three u32 (offset low, offset high, length) so one miss gets both.
+    # entries: key k -> its record's locator, in page k >> PAGE_SHIFT at
+    # k & PAGE_MASK; 4 bytes a key.
     cdef uint32_t** _pages
     cdef Py_ssize_t _npages
     cdef Py_ssize_t _pages_cap
     cdef uint64_t _entry_cap   # keys < _entry_cap have an entry slot
     cdef list _page_arrays
 
-    # arena
+    # arena: _chunks[v] is the data of virtual chunk v (a string longer than
+    # a chunk gets a buffer of its own spanning several virtual chunks)
     cdef unsigned char** _chunks
-    cdef Py_ssize_t _nchunks
     cdef Py_ssize_t _chunks_cap
-    cdef uint64_t _chunk_size  # size of the current (last) chunk
-    cdef uint64_t _chunk_used  # bytes used in the current chunk
+    cdef uint64_t _vchunk      # the current chunk
+    cdef uint64_t _span        # virtual chunks the current chunk covers
+    cdef uint64_t _chunk_size  # its size in bytes
+    cdef uint64_t _chunk_used  # bytes used in it (a multiple of 4)
     cdef uint64_t _arena_bytes
     cdef list _chunk_arrays
 
@@ -324,7 +370,8 @@ cdef class Interner:
         # Page 0 starts small and doubles up to a full page, so a small
         # interner does not pay for 16384 entries.
         self._add_page(min(PAGE_SIZE, max(16, hint + 1)))
-        self._add_chunk(min(CHUNK_BYTES, max(MIN_CHUNK, hint * 32)))
+        self._add_chunk(min(CHUNK_BYTES, max(MIN_CHUNK, hint * 40)), 0)
+        self._chunk_used = 4  # locator 0 marks an empty table slot
         self._set_table(_table_size_for(hint))
 
     def __dealloc__(self):
@@ -354,7 +401,7 @@ cdef class Interner:
 
     cdef int _add_page(self, Py_ssize_t size) except -1:
         """Append page ``_npages`` of ``size`` entries (only page 0 may be short)."""
-        page = np.empty(3 * size, dtype=np.uint32)
+        page = np.empty(size, dtype=np.uint32)
         cdef Py_ssize_t cap
         cdef uint32_t** pages
         if self._npages == self._pages_cap:
@@ -376,9 +423,9 @@ cdef class Interner:
         cdef Py_ssize_t size
         if self._npages == 1 and old < PAGE_SIZE:
             size = min(PAGE_SIZE, old * 2)
-            page = np.empty(3 * size, dtype=np.uint32)
+            page = np.empty(size, dtype=np.uint32)
             # Copy, then swap: readers see either page, both hold every key.
-            memcpy(cnp.PyArray_DATA(page), self._pages[0], 3 * old * sizeof(uint32_t))
+            memcpy(cnp.PyArray_DATA(page), self._pages[0], old * sizeof(uint32_t))
             self._pages[0] = <uint32_t*>cnp.PyArray_DATA(page)
             self._page_arrays[0] = page
             self._entry_cap = size
@@ -386,20 +433,27 @@ cdef class Interner:
             self._add_page(PAGE_SIZE)
         return 0
 
-    cdef int _add_chunk(self, uint64_t size) except -1:
+    cdef int _add_chunk(self, uint64_t size, uint64_t v) except -1:
+        """Make a chunk of ``size`` bytes the current one, as virtual chunk ``v``."""
+        cdef uint64_t span = (size + CHUNK_BYTES_C - 1) >> VCHUNK_SHIFT
+        if v + span > MAX_VCHUNKS:
+            raise InternerFullError(f"{self._name()}: the 16 GiB string arena is full")
         chunk = np.empty(size, dtype=np.uint8)
         cdef Py_ssize_t cap
         cdef unsigned char** c
-        if self._nchunks == self._chunks_cap:
-            cap = self._chunks_cap * 2 + 8
+        if <Py_ssize_t>(v + span) > self._chunks_cap:
+            cap = max(self._chunks_cap * 2 + 8, <Py_ssize_t>(v + span))
             c = <unsigned char**>realloc(self._chunks, cap * sizeof(unsigned char*))
             if c == NULL:
                 raise MemoryError()
             self._chunks = c
             self._chunks_cap = cap
         self._chunk_arrays.append(chunk)
-        self._chunks[self._nchunks] = <unsigned char*>cnp.PyArray_DATA(chunk)
-        self._nchunks += 1
+        # Only _chunks[v] is ever dereferenced for a span; a record reaches
+        # into the rest of its own buffer by offset.
+        self._chunks[v] = <unsigned char*>cnp.PyArray_DATA(chunk)
+        self._vchunk = v
+        self._span = span
         self._chunk_size = size
         self._chunk_used = 0
         self._arena_bytes += size
@@ -412,15 +466,17 @@ cdef class Interner:
         cdef uint64_t k, h, idx
         cdef const char* p
         cdef Py_ssize_t n
+        cdef uint32_t loc
         for k in range(1, self._staged + 1):
-            p = self._bytes_of(k, &n)
+            loc = self._pages[k >> PAGE_SHIFT][k & PAGE_MASK]
+            p = zk_rec_bytes(self._record(loc), &n)
             h = zk_hash(p, n, self._seed)
             idx = zk_mulhi(h, cap)
             while zk_slot_key(slots, idx) != 0:
                 idx += 1
                 if idx == cap:
                     idx = 0
-            zk_slot_set(slots, idx, <uint32_t>k, <uint8_t>h)
+            zk_slot_set(slots, idx, loc, <uint8_t>h)
         self._slots = slots
         self._table_cap = cap
         self._table_limit = _table_limit(cap)
@@ -435,10 +491,14 @@ cdef class Interner:
         """
         if <uint64_t>n > ZK_POS_MASK:
             raise InternerFullError(f"{self._name()}: a string of {n} bytes exceeds the 4 GiB limit")
+        cdef uint64_t size = zk_rec_size(n)
         if self._staged + 1 >= self._entry_cap:
             self._grow_entries()
-        if self._chunk_used + <uint64_t>n > self._chunk_size:
-            self._add_chunk(max(<uint64_t>n, min(<uint64_t>CHUNK_BYTES, self._chunk_size * 2)))
+        if self._chunk_used + size > self._chunk_size:
+            self._add_chunk(
+                max(size, min(CHUNK_BYTES_C, max(<uint64_t>MIN_CHUNK, self._chunk_size * 2))),
+                self._vchunk + self._span,
+            )
         if self._staged + 1 > self._table_limit:
             self._set_table(_table_size_for(self._staged + 1))
         return 0
@@ -446,75 +506,77 @@ cdef class Interner:
     cdef inline bint _has_room(self, Py_ssize_t n) noexcept:
         return (
             self._staged + 1 < self._entry_cap
-            and self._chunk_used + <uint64_t>n <= self._chunk_size
+            and self._chunk_used + zk_rec_size(n) <= self._chunk_size
             and self._staged + 1 <= self._table_limit
         )
+
+    cdef inline const unsigned char* _record(self, uint32_t loc) noexcept nogil:
+        return self._chunks[loc >> 16] + ((<uint64_t>loc & 0xFFFF) << 2)
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
     cdef inline const char* _bytes_of(self, uint64_t k, Py_ssize_t* n) noexcept nogil:
-        # k is in 1.._staged: a page and a chunk exist for it.
-        cdef const uint32_t* e = self._pages[k >> PAGE_SHIFT] + 3 * (k & PAGE_MASK)
-        cdef uint64_t off = e[0] | (<uint64_t>e[1] << 32)
-        n[0] = e[2]
-        return <const char*>self._chunks[off >> 32] + (off & ZK_POS_MASK)
+        # k is in 1.._staged: a page and a record exist for it.
+        return zk_rec_bytes(self._record(self._pages[k >> PAGE_SHIFT][k & PAGE_MASK]), n)
 
     cdef inline uint32_t _find(self, const char* p, Py_ssize_t n, uint64_t h, uint64_t limit) noexcept nogil:
         """Key of the bytes ``p[:n]`` (hash ``h``) if at most ``limit``, else 0."""
         cdef uint64_t cap = self._table_cap
         cdef uint64_t idx = zk_mulhi(h, cap)
         cdef uint8_t tag = <uint8_t>h
-        cdef uint32_t k
-        cdef uint64_t off
-        cdef const uint32_t* e
+        cdef uint32_t loc, k
+        cdef Py_ssize_t m
+        cdef const unsigned char* rec
+        cdef const char* b
         cdef const unsigned char* slots = self._slots
         while True:
-            k = zk_slot_key(slots, idx)
-            if k == 0:
+            loc = zk_slot_key(slots, idx)
+            if loc == 0:
                 return 0
-            if zk_slot_tag(slots, idx) == tag and k <= limit:
-                e = self._pages[k >> PAGE_SHIFT] + 3 * (k & PAGE_MASK)
-                if e[2] == <uint64_t>n:
-                    off = e[0] | (<uint64_t>e[1] << 32)
-                    if zk_equal(<const char*>self._chunks[off >> 32] + (off & ZK_POS_MASK), p, n):
-                        return k
+            if zk_slot_tag(slots, idx) == tag:
+                # The slot leads straight to the record: key, length and
+                # bytes share its cache line, so a hit costs one miss here.
+                rec = self._record(loc)
+                b = zk_rec_bytes(rec, &m)
+                if m == n and zk_equal(b, p, n):
+                    k = zk_rec_key(rec)
+                    # A string is in the table once: if its key is staged
+                    # (above limit) it is not visible yet.
+                    return k if k <= limit else 0
             idx += 1
             if idx == cap:
                 idx = 0
 
     cdef inline uint32_t _store(self, const char* p, Py_ssize_t n, uint64_t h) noexcept nogil:
-        """Write a new entry as key ``_staged + 1`` (room reserved, lock held)."""
+        """Write a new record as key ``_staged + 1`` (room reserved, lock held)."""
         cdef uint64_t k = self._staged + 1
         cdef uint64_t pos = self._chunk_used
-        cdef uint64_t chunk = <uint64_t>(self._nchunks - 1)
-        memcpy(self._chunks[chunk] + pos, p, n)
-        cdef uint32_t* e = self._pages[k >> PAGE_SHIFT] + 3 * (k & PAGE_MASK)
-        e[0] = <uint32_t>pos
-        e[1] = <uint32_t>chunk
-        e[2] = <uint32_t>n
-        self._chunk_used = pos + n
+        cdef uint32_t loc = <uint32_t>((self._vchunk << 16) | (pos >> 2))
+        self._chunk_used = pos + zk_rec_write(self._chunks[self._vchunk] + pos, <uint32_t>k, p, n)
+        self._pages[k >> PAGE_SHIFT][k & PAGE_MASK] = loc
         cdef uint64_t cap = self._table_cap
         cdef uint64_t idx = zk_mulhi(h, cap)
         while zk_slot_key(self._slots, idx) != 0:
             idx += 1
             if idx == cap:
                 idx = 0
-        zk_slot_set(self._slots, idx, <uint32_t>k, <uint8_t>h)
+        zk_slot_set(self._slots, idx, loc, <uint8_t>h)
         self._staged = k
         return <uint32_t>k
 
-    cdef void _unstage(self, uint64_t count, Py_ssize_t nchunks, uint64_t chunk_size,
-                       uint64_t chunk_used, uint64_t arena_bytes) noexcept:
+    cdef void _unstage(self, uint64_t count, _Mark* mark) noexcept:
         """Remove keys above ``count`` (a failed batch). Allocates nothing."""
         cdef uint64_t k, idx, cap = self._table_cap
         cdef const char* p
         cdef Py_ssize_t n
+        cdef uint32_t loc
         cdef unsigned char* slots = self._slots
         k = self._staged
         while k > count:
-            p = self._bytes_of(k, &n)
+            loc = self._pages[k >> PAGE_SHIFT][k & PAGE_MASK]
+            p = zk_rec_bytes(self._record(loc), &n)
             idx = zk_mulhi(zk_hash(p, n, self._seed), cap)
-            while zk_slot_key(slots, idx) != k:
+            while zk_slot_key(slots, idx) != loc:
                 idx += 1
                 if idx == cap:
                     idx = 0
@@ -526,12 +588,21 @@ cdef class Interner:
             zk_slot_set(slots, idx, 0, 0)
             k -= 1
         self._staged = count
-        if self._nchunks > nchunks:
-            del self._chunk_arrays[nchunks:]
-            self._nchunks = nchunks
-        self._chunk_size = chunk_size
-        self._chunk_used = chunk_used
-        self._arena_bytes = arena_bytes
+        if len(self._chunk_arrays) > mark.narrays:
+            del self._chunk_arrays[mark.narrays:]
+        self._vchunk = mark.vchunk
+        self._span = mark.span
+        self._chunk_size = mark.chunk_size
+        self._chunk_used = mark.chunk_used
+        self._arena_bytes = mark.arena_bytes
+
+    cdef inline void _mark(self, _Mark* mark) noexcept:
+        mark.narrays = len(self._chunk_arrays)
+        mark.vchunk = self._vchunk
+        mark.span = self._span
+        mark.chunk_size = self._chunk_size
+        mark.chunk_used = self._chunk_used
+        mark.arena_bytes = self._arena_bytes
 
     cdef int _acquire(self) except -1:
         cdef long me = PyThread_get_thread_ident()
@@ -656,11 +727,11 @@ cdef class Interner:
                 size = view.shape[0]
                 out = [None] * size
                 for i in range(size):
-                    # Prefetch: the entry of key i+2D, the bytes of key i+D.
+                    # Prefetch: the entry of key i+2D, the record of key i+D.
                     if i + 2 * LOOKAHEAD < size:
                         k = view[i + 2 * LOOKAHEAD]
                         if 0 < k <= self._count:
-                            zk_prefetch(self._pages[k >> PAGE_SHIFT] + 3 * (k & PAGE_MASK))
+                            zk_prefetch(self._pages[k >> PAGE_SHIFT] + (k & PAGE_MASK))
                     if i + LOOKAHEAD < size:
                         k = view[i + LOOKAHEAD]
                         if 0 < k <= self._count:
@@ -785,24 +856,21 @@ cdef class Interner:
     @cython.wraparound(False)
     cdef int _intern_batch(self, seq, bint is_list, Py_ssize_t size, uint32_t* out) except -1:
         # Software-pipelined: every item costs a few dependent cache misses
-        # (string object, table slot, entry, arena), so while item i is
-        # looked up, items i+D.. are already being prefetched. Prefetches are
-        # hints only; the lookup itself always reads the current state.
+        # (string object, table slot, record), so while item i is looked up,
+        # items i+D.. are already being prefetched. Prefetches are hints
+        # only; the lookup itself always reads the current state.
         cdef uint64_t count = self._count
-        cdef Py_ssize_t nchunks = self._nchunks
-        cdef uint64_t chunk_size = self._chunk_size
-        cdef uint64_t chunk_used = self._chunk_used
-        cdef uint64_t arena_bytes = self._arena_bytes
+        cdef _Mark mark
+        self._mark(&mark)
         cdef Py_ssize_t t, i, j, m, n
         cdef const char* p
-        cdef uint64_t h, idx, off
-        cdef uint32_t k
-        cdef const uint32_t* e
+        cdef uint64_t h, idx
+        cdef uint32_t k, loc
         cdef PyObject* o
         cdef object s
         cdef _Ring r
         try:
-            for t in range(size + 4 * LOOKAHEAD):
+            for t in range(size + 3 * LOOKAHEAD):
                 if t < size:  # stage A: the string object
                     o = _borrow(seq, is_list, t)
                     if o != NULL:
@@ -811,23 +879,14 @@ cdef class Interner:
                 if 0 <= j < size:  # stage B: hash, prefetch slot
                     self._stage_hash(seq, is_list, j, &r)
                 j = t - 2 * LOOKAHEAD
-                if 0 <= j < size:  # stage C: read slot, prefetch entry
+                if 0 <= j < size:  # stage C: read slot, prefetch record
                     m = j & RING_MASK
-                    r.k[m] = 0
                     if r.valid[m]:
                         idx = zk_mulhi(r.h[m], self._table_cap)
-                        k = zk_slot_key(self._slots, idx)
-                        if k != 0 and zk_slot_tag(self._slots, idx) == <uint8_t>r.h[m]:
-                            r.k[m] = k
-                            zk_prefetch(self._pages[k >> PAGE_SHIFT] + 3 * (k & PAGE_MASK))
-                j = t - 3 * LOOKAHEAD
-                if 0 <= j < size:  # stage D: read entry, prefetch arena
-                    m = j & RING_MASK
-                    k = r.k[m]
-                    if k != 0:
-                        e = self._pages[k >> PAGE_SHIFT] + 3 * (k & PAGE_MASK)
-                        zk_prefetch(self._chunks[e[1]] + e[0])
-                i = t - 4 * LOOKAHEAD
+                        loc = zk_slot_key(self._slots, idx)
+                        if loc != 0 and zk_slot_tag(self._slots, idx) == <uint8_t>r.h[m]:
+                            zk_prefetch(self._record(loc))
+                i = t - 3 * LOOKAHEAD
                 if i < 0:
                     continue
                 o = _borrow(seq, is_list, i)
@@ -857,7 +916,7 @@ cdef class Interner:
                     k = self._store(p, n, h)
                 out[i] = k
         except BaseException:
-            self._unstage(count, nchunks, chunk_size, chunk_used, arena_bytes)
+            self._unstage(count, &mark)
             raise
         self._count = self._staged  # publish the whole batch at once
         return 0
@@ -871,8 +930,9 @@ cdef class Interner:
         lengths = np.empty(count, dtype=np.uint32)
         cdef uint32_t* lp = <uint32_t*>cnp.PyArray_DATA(lengths)
         for k in range(1, count + 1):
-            lp[k - 1] = self._pages[k >> PAGE_SHIFT][3 * (k & PAGE_MASK) + 2]
-            total += lp[k - 1]
+            self._bytes_of(k, &n)
+            lp[k - 1] = <uint32_t>n
+            total += n
         data = PyBytes_FromStringAndSize(NULL, total)
         cdef char* dst = PyBytes_AS_STRING(data)
         cdef const char* p
