@@ -347,3 +347,17 @@ def test_default_cache_dir(monkeypatch, tmp_path):
 def test_bad_jobs(tmp_path):
     with pytest.raises(ValueError, match="jobs"):
         GlobalState(cache_dir=tmp_path, jobs=0)
+
+
+@pytest.mark.parametrize("directory", ["bad:dir", "docs/con", "trail "])
+def test_bad_package_directory(tmp_path, state, directory):
+    root = make_project(tmp_path / "p", {f"{directory}/BUILD.ts": 'import { target } from "zako:build";\ntarget({ name: "x", kind: "y" });\n'})
+    p = load_fail(state, root)
+    assert p.kind == "bad-path" and p.file == f"{directory}/BUILD.ts"
+    assert repr(directory) in p.message
+
+
+def test_bad_src_characters(tmp_path, state):
+    root = make_project(tmp_path / "p", {"BUILD.ts": 'import { target } from "zako:build";\ntarget({ name: "x", kind: "y", srcs: ["a|b.txt"] });\n'})
+    p = load_fail(state, root)
+    assert p.kind == "bad-path" and p.line == 2 and "a|b.txt" in p.message

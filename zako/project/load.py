@@ -37,7 +37,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..exceptions import PathError
-from ..path import NeutralPath
+from ._paths import neutral_path
 from .cache_key import FileDigests, graph_key, result_key
 from .discovery import PackageEntry, discover
 from .errors import LoadFailed, ManifestError, Problem
@@ -445,7 +445,7 @@ class _Loader:
             raise _BadSrc(f"src {src!r} is not a path")
         if src.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", src):
             raise _BadSrc(f"src {src!r} is absolute: srcs are relative to the package directory")
-        rel = str(NeutralPath(src))
+        rel = neutral_path(src)
         if rel == "." or rel.startswith("../") or rel == "..":
             raise _BadSrc(f"src {src!r} leaves its package")
         if not files.contains(rel):
@@ -541,7 +541,7 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
         for e in layout.packages:
             try:
                 if e.path != ".":
-                    NeutralPath(e.path)
+                    neutral_path(e.path)
                 Label(e.path, "x")
                 valid_entries.append(e)
             except (PathError, LabelError) as err:
