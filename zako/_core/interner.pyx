@@ -256,6 +256,11 @@ cdef struct _Ring:
 
 cdef extern from "Python.h":
     bint _is_str "PyUnicode_Check"(PyObject* o) noexcept
+    # For a compact ASCII str the data is its UTF-8 (CPython's own
+    # PyUnicode_AsUTF8AndSize returns the same pointer).
+    bint _is_compact_ascii "PyUnicode_IS_COMPACT_ASCII"(object o) noexcept
+    Py_ssize_t _str_length "PyUnicode_GET_LENGTH"(object o) noexcept
+    void* _str_data "PyUnicode_DATA"(object o) noexcept
     const char* _utf8_borrowed "PyUnicode_AsUTF8AndSize"(PyObject* o, Py_ssize_t* size) noexcept
 
 
@@ -651,7 +656,11 @@ cdef class Interner:
 
     cdef inline const char* _utf8(self, s, Py_ssize_t* n, bint locked) except NULL:
         """UTF-8 of ``s`` (a str): borrowed, no copy for ASCII."""
-        cdef const char* p = _utf8_and_size(s, n)
+        cdef const char* p
+        if _is_compact_ascii(s):  # the common case, without a call
+            n[0] = _str_length(s)
+            return <const char*>_str_data(s)
+        p = _utf8_and_size(s, n)
         if p == NULL:
             if PyErr_ExceptionMatches(UnicodeEncodeError):
                 PyErr_Clear()
