@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import threading
 from typing import Any
 
 __all__ = ["ActionCache"]
@@ -41,6 +41,7 @@ class ActionCache:
         os.makedirs(root, exist_ok=True)
         self.local_hits = self.remote_hits = self.misses = self.remote_puts = 0
         self.remote_error: str | None = None
+        self._dirs: set[str] = set()
 
     def _remote_failed(self, what: str, error: BaseException) -> None:
         if self.remote_error is None:
@@ -83,11 +84,19 @@ class ActionCache:
     def _write_local(self, key_hex: str, data: bytes) -> None:
         path = self._path(key_hex)
         directory = os.path.dirname(path)
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+        if directory not in self._dirs:  # one mkdir per shard per process, not per entry
+            os.makedirs(directory, exist_ok=True)
+            self._dirs.add(directory)
+        # Unique per process and thread, so concurrent writers never share a temp file.
+        tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
             os.replace(tmp, path)
         except BaseException:
             try:
