@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
+from blake3 import blake3
 
 from ..exceptions import PathError
 from ._paths import neutral_path
@@ -134,9 +135,12 @@ def _line_of(text: str | None, needle: str, start_line: int | None = None) -> in
 class _RecordingLoader:
     """A ``ModuleLoader`` that remembers each evaluated entry's file graph.
 
-    The V8 worker calls ``load_graph`` on the worker thread; the root-relative
-    names of the graph's file modules (the entry excluded) are kept under the
-    entry until ``take`` collects them for the cache key.
+    The V8 worker calls ``load_graph`` on the worker thread; for each file
+    module of the graph the root-relative name and the blake3 of the exact
+    text the loader read are kept under the entry's name until ``take``
+    collects them. Keying the cache by the text that was evaluated (not by
+    a later re-read of the file) means a file edited during a load can
+    never be cached with a result computed from its old text.
     """
 
     def __new__(cls, root: str):
@@ -146,24 +150,21 @@ class _RecordingLoader:
         class RecordingLoader(ModuleLoader):
             def __init__(self, root: str) -> None:
                 super().__init__(root)
-                self._graphs: dict[str, list[str]] = {}
+                self._graphs: dict[str, dict[str, str]] = {}
                 self._graphs_lock = threading.Lock()
 
             def load_graph(self, entry, *, context_type):
                 graph = super().load_graph(entry, context_type=context_type)
-                entry_name = graph.modules[graph.entry].name
-                files = sorted(
-                    {
-                        m.name
-                        for m in graph.modules
-                        if m.specifier.module_type is ModuleType.FILE and m.index != graph.entry
-                    }
-                )
+                files = {
+                    m.name: blake3(m.source.encode("utf-8")).hexdigest()
+                    for m in graph.modules
+                    if m.specifier.module_type is ModuleType.FILE
+                }
                 with self._graphs_lock:
-                    self._graphs[entry_name] = files
+                    self._graphs[graph.modules[graph.entry].name] = files
                 return graph
 
-            def take(self, entry_name: str) -> list[str] | None:
+            def take(self, entry_name: str) -> dict[str, str] | None:
                 with self._graphs_lock:
                     return self._graphs.pop(entry_name, None)
 
@@ -238,7 +239,7 @@ class _Loader:
         except Exception:  # a damaged or vanished entry is a miss, never a failure
             return None
 
-    def cache_store(self, script: str, ctx: str, inputs_json: str, files: list[str] | None, payload: dict) -> None:
+    def cache_store(self, script: str, ctx: str, inputs_json: str, files: dict[str, str] | None, payload: dict) -> None:
         """Store a result in the background: file creation is slow on many
         file systems and must not hold up the next evaluation's host work."""
         if not self.options.use_cache or files is None:
@@ -259,14 +260,14 @@ class _Loader:
                 break
         self._writes.clear()
 
-    def _cache_store_now(self, script: str, ctx: str, inputs_json: str, files: list[str], payload: dict) -> None:
-        sd = self.digests.digest(script)
-        imports = self._imports_digests(files)
-        if sd is None or imports is None:
-            return
+    def _cache_store_now(self, script: str, ctx: str, inputs_json: str, files: dict[str, str], payload: dict) -> None:
+        sd = files.get(script)
+        if sd is None or sd != self.digests.digest(script):
+            return  # the script changed while it was evaluated: do not cache
+        imports = sorted((name, digest) for name, digest in files.items() if name != script)
         ac = self.state.action_cache
         handle = self.state.cas.put_bytes(canonical_json(payload).encode("utf-8"))
-        ac.put(graph_key(script, sd, ctx), canonical_json({"files": files}).encode("utf-8"))
+        ac.put(graph_key(script, sd, ctx), canonical_json({"files": [name for name, _ in imports]}).encode("utf-8"))
         ac.put(
             result_key(script, sd, ctx, imports, self.manifest_digest, inputs_json),
             canonical_json({"result": str(handle.digest)}).encode("utf-8"),
@@ -282,8 +283,9 @@ class _Loader:
         job = V8Job(specifier=script, context_type=ctx, inputs=inputs, loader=self.module_loader)
         return self.state.v8_pool.submit(job)
 
-    def outcome(self, script: str, future: Future) -> tuple[dict | None, list[str] | None]:
-        """(payload, imported files) of a finished evaluation, or a problem."""
+    def outcome(self, script: str, future: Future) -> tuple[dict | None, dict[str, str] | None]:
+        """(payload, {file: digest} of the evaluated graph) of a finished
+        evaluation, or (None, None) after recording a problem."""
         files = None
         try:
             output = future.result()
