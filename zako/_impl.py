@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 __all__ = ["IMPLEMENTATION", "KERNEL_NAMES", "PURE_REQUESTED", "kernel", "load_kernels"]
 
 # The kernels written twice: zako/_core/<name>.pyx and zako/pure/<name>.py.
-KERNEL_NAMES = ("interner", "ledger")
+KERNEL_NAMES = ("interner", "ledger", "normpath")
 
 _TRUE = {"1", "true", "yes", "on"}
 PURE_REQUESTED = os.environ.get("ZAKO_PURE", "").strip().lower() in _TRUE
