@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ._impl import kernel
-from .exceptions import EmptyPathError, PathError, PathIsAbsoluteError
+from .exceptions import EmptyPathError, PathError
 
 if TYPE_CHECKING:
     from .intern import Interner
@@ -175,8 +175,8 @@ class NeutralPath:
         else:
             try:
                 p = _normalize(part)
-            except PathIsAbsoluteError as exc:
-                raise PathIsAbsoluteError(f"cannot join absolute {part!r} onto {self!r}: {exc}") from None
+            except PathError as exc:
+                raise type(exc)(f"cannot join {part!r} onto {self!r}: {exc}") from None
         t = self._text
         if p == ".":
             return self
