@@ -87,6 +87,10 @@ def test_small_project_graph(tmp_path, state):
     assert lib["deps"] == ["//lib:helper"]
     assert lib["attrs"] == {"opt": 2}
     assert g["lib/sub"]["//lib/sub:s"]["srcs"] == ["lib/sub/s.js"]
+    # srcs are interned neutral paths of the global interner
+    lib_pkg = next(p for p in result.packages if state.interner.resolve(p.path) == "lib")
+    lib_target = next(t for t in lib_pkg.targets if state.interner.resolve(t.label) == "//lib:lib")
+    assert [str(p.unintern(state.interner)) for p in lib_target.src_paths()] == lib["srcs"]
     assert result.project["version"] == "1.0"
     assert result.stats["packages"] == 3 and result.stats["targets"] == 5
     assert result.stats["evaluated"] == 4 and result.stats["cache_hits"] == 0

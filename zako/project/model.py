@@ -40,6 +40,13 @@ class Target:
         self.attrs = attrs
         self.line = line
 
+    def src_paths(self) -> list:
+        """``srcs`` as ``InternedNeutralPath`` keys (the array holds exactly
+        those keys: a path's key is the key of its normalized text)."""
+        from ..path import InternedNeutralPath
+
+        return [InternedNeutralPath(int(k)) for k in self.srcs]
+
     def to_json(self, interner: Any) -> dict[str, Any]:
         return {
             "label": interner.resolve(self.label),
