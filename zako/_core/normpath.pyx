@@ -5,23 +5,28 @@ Same contract as ``zako.pure.normpath`` (DESIGN.md section 2; the rules are
 spelled out in that module's docstring). How this one is fast:
 
 * The text is read in place through its PEP 393 storage (1, 2 or 4 bytes a
-  character) by one scan specialized per width (a fused type), which splits,
-  folds and validates in a single pass and keeps only (start, end) offsets of
-  the kept parts -- no Python object per part.
-* Forbidden characters are a 128-bit bitmap test; the reserved-stem test
-  looks only at stems of length 3 or 4.
+  character), in one pass that splits, folds and validates, with no Python
+  object per part. 1-byte text (the common case) copies each character once
+  into a stack buffer as it goes, so dropping or popping a part is moving
+  the write position back; wider text keeps (start, end) offsets of the
+  kept parts and copies them at the end (a scan specialized per width by a
+  fused type).
+* A character is classified by one load from a 256-entry table (name
+  character, separator, forbidden) and one well-predicted branch; the
+  reserved-stem test runs only for stems of length 3 or 4.
 * Input that is already normal (no ``\\``, no empty, ``.`` or folding ``..``
   part) is returned as the same ``str`` object: no allocation at all.
-* Otherwise the result is written once: straight into a fresh ASCII string
-  for ASCII input, else into a scratch buffer of the input's width that
-  ``PyUnicode_FromKindAndData`` turns into a canonical ``str`` (a result that
-  dropped every non-ASCII part must not keep a wider representation).
+* Otherwise the result is made once: a fresh ASCII string for ASCII input,
+  else ``PyUnicode_FromKindAndData``, which picks the canonical width (a
+  result that dropped every non-ASCII part must not keep a wider
+  representation, or it would compare unequal to the same ASCII text).
+* Ordinary lengths need no heap scratch: a 3.2 KB stack buffer serves paths
+  up to ~700 characters; longer ones take one malloc.
 """
 
 cimport cython
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
-from libc.stdint cimport uint64_t
 
 from ..exceptions import (
     EmptyPathError,
@@ -49,17 +54,36 @@ ctypedef fused uchar_t:
     Py_UCS2
     Py_UCS4
 
-# Bit c set: character c (< 128) is forbidden in a name. Controls U+0000..U+001F
-# and < > : " | ? * ' ` $ (see zako.pure.normpath._FORBIDDEN).
-cdef uint64_t _FORBID_LO = 0xd4000494ffffffffULL
-cdef uint64_t _FORBID_HI = 0x1000000100000000ULL
+# Character classes of the code points below 256, one table per mode: 0 a
+# name character, 1 a separator (/ or \\), 2 forbidden in a name (controls
+# U+0000..U+001F and < > : " | ? * ' ` $, as zako.pure.normpath._FORBIDDEN).
+# One load and one well-predicted branch per character in the scan.
+cdef unsigned char _CLASS_CHECK[256]
+cdef unsigned char _CLASS_FOLD[256]
+
+
+cdef void _init_tables() noexcept:
+    cdef int c
+    for c in range(256):
+        _CLASS_CHECK[c] = 0
+        _CLASS_FOLD[c] = 0
+    for c in range(0x20):
+        _CLASS_CHECK[c] = 2
+    for c in b"<>:\"|?*'`$":
+        _CLASS_CHECK[c] = 2
+    for c in b"/\\":
+        _CLASS_CHECK[c] = 1
+        _CLASS_FOLD[c] = 1
+
+
+_init_tables()
 
 cdef enum:
     ERR_NONE = 0
     ERR_CHAR = 1
     ERR_TRAILING = 2
     ERR_RESERVED = 3
-    LOCAL_PARTS = 64
+    LOCAL_SCRATCH = 400
 
 cdef struct Scan:
     Py_ssize_t top        # kept parts on the stack
@@ -72,16 +96,6 @@ cdef struct Scan:
     unsigned int err_ch
 
 cdef str _DOT = "."
-
-
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef inline bint _forbidden(unsigned int c) noexcept nogil:
-    if c < 64:
-        return (_FORBID_LO >> c) & 1
-    if c < 128:
-        return (_FORBID_HI >> (c - 64)) & 1
-    return False
 
 
 cdef inline unsigned int _lower(unsigned int c) noexcept nogil:
@@ -125,7 +139,10 @@ cdef void _scan(const uchar_t* d, Py_ssize_t n, bint check,
     first invalid name stops with ``sc.err`` set and the part in err_s/err_e.
     """
     cdef Py_ssize_t i = 0, s, e, k
-    cdef unsigned int c
+    cdef unsigned int c, cls = 0
+    cdef const unsigned char* table = &_CLASS_FOLD[0]
+    if check:
+        table = &_CLASS_CHECK[0]
     sc.top = 0
     sc.nup = 0
     sc.out_len = 0
@@ -133,24 +150,25 @@ cdef void _scan(const uchar_t* d, Py_ssize_t n, bint check,
     sc.err = ERR_NONE
     while i <= n:
         s = i
-        if check:
-            while i < n:
-                c = d[i]
-                if c == 0x2F or c == 0x5C:
-                    break
-                if c < 128 and _forbidden(c):
-                    sc.err = ERR_CHAR
-                    sc.err_ch = c
-                    # The part still runs to the next separator (for the message).
-                    while i < n and d[i] != 0x2F and d[i] != 0x5C:
-                        i += 1
-                    sc.err_s = s
-                    sc.err_e = i
-                    return
-                i += 1
-        else:
+        cls = 0
+        while i < n:
+            c = d[i]
+            if uchar_t is Py_UCS1:
+                cls = table[c]
+            else:
+                cls = table[c] if c < 256 else 0
+            if cls:
+                break
+            i += 1
+        if cls == 2:
+            sc.err = ERR_CHAR
+            sc.err_ch = d[i]
+            # The part still runs to the next separator (for the message).
             while i < n and d[i] != 0x2F and d[i] != 0x5C:
                 i += 1
+            sc.err_s = s
+            sc.err_e = i
+            return
         e = i
         if i < n and d[i] == 0x5C:
             sc.changed = 1
@@ -179,7 +197,7 @@ cdef void _scan(const uchar_t* d, Py_ssize_t n, bint check,
             c = d[e - 1]
             if c == 0x20 or c == 0x2E:
                 sc.err = ERR_TRAILING
-            elif _reserved(d, s, e):
+            elif (k == 3 or k == 4 or (k > 4 and (d[s + 3] == 0x2E or d[s + 4] == 0x2E))) and _reserved(d, s, e):
                 sc.err = ERR_RESERVED
             if sc.err != ERR_NONE:
                 sc.err_s = s
@@ -189,6 +207,90 @@ cdef void _scan(const uchar_t* d, Py_ssize_t n, bint check,
         ends[sc.top] = e
         sc.top += 1
         sc.out_len += k
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _fold1(const Py_UCS1* d, Py_ssize_t n, bint check, Py_UCS1* out,
+                 Py_ssize_t* kept, Scan* sc) noexcept nogil:
+    """``_scan`` for 1-byte text, writing the result into ``out`` as it goes.
+
+    Each character is read once and copied once; a kept part is followed by
+    ``/`` in ``out`` and ``kept`` holds where each kept part starts there, so
+    dropping or popping a part is resetting the write position. On return
+    ``sc.out_len`` is the result's length (``sc.top`` kept parts); errors
+    as ``_scan``. ``out`` and ``kept`` hold at least n and n // 2 + 1.
+    """
+    cdef Py_ssize_t i = 0, o = 0, s, k, part
+    cdef unsigned int c = 0, t = 0
+    cdef bint pushed
+    cdef const unsigned char* table = &_CLASS_FOLD[0]
+    if check:
+        table = &_CLASS_CHECK[0]
+    sc.top = 0
+    sc.nup = 0
+    sc.changed = 0
+    sc.err = ERR_NONE
+    while True:
+        s = i
+        part = o
+        t = 0
+        while i < n:
+            c = d[i]
+            t = table[c]
+            if t:
+                break
+            out[o] = <Py_UCS1>c
+            o += 1
+            i += 1
+        if t == 2:
+            sc.err = ERR_CHAR
+            sc.err_ch = c
+            while i < n and d[i] != 0x2F and d[i] != 0x5C:
+                i += 1
+            sc.err_s = s
+            sc.err_e = i
+            return
+        k = i - s
+        pushed = 0
+        if k == 0 or (k == 1 and d[s] == 0x2E):
+            sc.changed = 1
+            o = part
+        elif k == 2 and d[s] == 0x2E and d[s + 1] == 0x2E:
+            if sc.top > sc.nup:
+                sc.top -= 1
+                o = kept[sc.top]
+                sc.changed = 1
+            else:
+                kept[sc.top] = part
+                sc.top += 1
+                sc.nup += 1
+                pushed = 1
+        else:
+            if check:
+                c = d[i - 1]
+                if c == 0x20 or c == 0x2E:
+                    sc.err = ERR_TRAILING
+                elif (k == 3 or k == 4 or (k > 4 and (d[s + 3] == 0x2E or d[s + 4] == 0x2E))) and _reserved(d, s, i):
+                    sc.err = ERR_RESERVED
+                if sc.err != ERR_NONE:
+                    sc.err_s = s
+                    sc.err_e = i
+                    return
+            kept[sc.top] = part
+            sc.top += 1
+            pushed = 1
+        if i >= n:
+            break
+        if d[i] == 0x5C:
+            sc.changed = 1
+        if pushed:
+            out[o] = 0x2F
+            o += 1
+        i += 1
+    if o and out[o - 1] == 0x2F:
+        o -= 1
+    sc.out_len = o
 
 
 cdef int _raise_part_error(str text, Scan* sc) except -1:
@@ -251,22 +353,28 @@ cdef str _normalize(object obj, bint check):
     if c0 == 0x2F or c0 == 0x5C or (c1 == 0x3A and (0x41 <= c0 <= 0x5A or 0x61 <= c0 <= 0x7A)):
         raise PathIsAbsoluteError(_absolute_error(text))
 
-    cdef Py_ssize_t local_starts[LOCAL_PARTS]
-    cdef Py_ssize_t local_ends[LOCAL_PARTS]
-    cdef Py_ssize_t* starts = local_starts
-    cdef Py_ssize_t* ends = local_ends
+    # Scratch, on the stack for ordinary lengths: kept-part offsets, then
+    # (1-byte text) the result being written or (wider text) part ends.
+    cdef Py_ssize_t local[LOCAL_SCRATCH]
+    cdef Py_ssize_t* scratch = local
     cdef Py_ssize_t cap = n // 2 + 1
+    cdef Py_ssize_t need = 2 * cap + n // <Py_ssize_t>sizeof(Py_ssize_t) + 1
+    cdef Py_ssize_t* starts = scratch
+    cdef Py_ssize_t* ends
+    cdef Py_UCS1* out1
     cdef Scan sc
     cdef char* buf
     cdef object out
-    if cap > LOCAL_PARTS:
-        starts = <Py_ssize_t*>malloc(2 * cap * sizeof(Py_ssize_t))
-        if starts == NULL:
+    if need > LOCAL_SCRATCH:
+        scratch = <Py_ssize_t*>malloc(need * sizeof(Py_ssize_t))
+        if scratch == NULL:
             raise MemoryError()
-        ends = starts + cap
+        starts = scratch
+    ends = starts + cap
+    out1 = <Py_UCS1*>ends
     try:
         if kind == 1:
-            _scan(<const Py_UCS1*>data, n, check, starts, ends, &sc)
+            _fold1(<const Py_UCS1*>data, n, check, out1, starts, &sc)
         elif kind == 2:
             _scan(<const Py_UCS2*>data, n, check, starts, ends, &sc)
         else:
@@ -277,11 +385,13 @@ cdef str _normalize(object obj, bint check):
             return text
         if sc.top == 0:
             return _DOT
+        if kind == 1:
+            if PyUnicode_IS_ASCII(text):
+                out = PyUnicode_New(sc.out_len, 127)
+                memcpy(PyUnicode_DATA(out), out1, sc.out_len)
+                return <str>out
+            return <str>PyUnicode_FromKindAndData(1, out1, sc.out_len)
         n = sc.out_len + sc.top - 1
-        if PyUnicode_IS_ASCII(text):
-            out = PyUnicode_New(n, 127)
-            _copy_parts(<char*>PyUnicode_DATA(out), <const char*>data, 1, sc.top, starts, ends)
-            return <str>out
         buf = <char*>malloc(n * kind)
         if buf == NULL:
             raise MemoryError()
@@ -291,8 +401,8 @@ cdef str _normalize(object obj, bint check):
         finally:
             free(buf)
     finally:
-        if starts != local_starts:
-            free(starts)
+        if scratch != local:
+            free(scratch)
 
 
 def normalize(text, bint check=True):
