@@ -50,11 +50,15 @@ class NeutralPath:
     _text: str
 
     def __new__(cls, text: "str | NeutralPath") -> "NeutralPath":
+        if type(text) is str:  # the common case first: one type check
+            self = _object_new(cls)
+            _set_text(self, _normalize(text))
+            return self
         if isinstance(text, NeutralPath):
             if type(text) is cls:
                 return text
             text = text._text
-        self = object.__new__(cls)
+        self = _object_new(cls)
         _set_text(self, _normalize(text))
         return self
 
