@@ -1,8 +1,8 @@
 """Neutral-path benchmarks: normpath kernels vs ``posixpath.normpath``.
 
 Corpus (seeded): 200,000 valid relative paths of 2..7 parts with ``./``,
-``//``, ``name/..`` and ``\\`` separators mixed in (about one in three paths
-is already normal, the rest need folding), about 40 characters each, ASCII
+``//``, ``name/..`` and ``\\`` separators mixed in (about one in four paths
+is already normal, the rest need folding), about 36 characters each, ASCII
 with one path in 50 holding a non-ASCII name.
 
 ``baseline`` is ``posixpath.normpath`` (the C implementation in CPython

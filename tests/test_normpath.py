@@ -183,6 +183,11 @@ def test_long_paths(np_):
     assert np_.normalize(text) == "/".join(parts[:-1] + ["x"])
     assert np_.normalize("/".join([".."] * 300)) == "/".join([".."] * 300)
     assert np_.normalize("é/" * 200 + "..") == "/".join(["é"] * 199)
+    assert np_.normalize("日\\" * 500 + "..") == "/".join(["日"] * 499)
+    assert np_.normalize("😀//" * 500 + "./x") == "/".join(["😀"] * 500 + ["x"])
+    with pytest.raises(InvalidCharacterError) as info:
+        np_.normalize("日/" * 500 + "a|b")
+    assert "'a|b'" in str(info.value)
 
 
 def test_normalize_many(np_):
