@@ -5,6 +5,8 @@ from ._impl import IMPLEMENTATION
 from .exceptions import *  # noqa: F401,F403
 from .exceptions import __all__ as _exc_all
 from .intern import Interner, InternedString, Internable, Resolvable, Uninternable
+from .path import InternedAbsolutePath, InternedNeutralPath, NeutralPath
+from .resource import ResourceLedger, ResourcePool
 
 __all__ = [
     "__version__",
@@ -14,5 +16,10 @@ __all__ = [
     "Internable",
     "Resolvable",
     "Uninternable",
+    "NeutralPath",
+    "InternedNeutralPath",
+    "InternedAbsolutePath",
+    "ResourceLedger",
+    "ResourcePool",
     *_exc_all,
 ]
