@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import stat
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ from .errors import ModuleLoadError
 from .specifier import ModuleSpecifier, ModuleType
 from .transpile import TransformCache, TransformResult, cached_transform, is_typescript_filename
 
-__all__ = ["ModuleLoader", "LoadedModule", "ModuleGraph"]
+__all__ = ["ModuleLoader", "LoadedModule", "ModuleGraph", "observe_path"]
 
 _EXTENSION_ORDER = (".ts", ".js")
 _INDEX_FILES = ("index.ts", "index.js")
@@ -67,8 +68,49 @@ class LoadedModule:
 
 @dataclass(slots=True)
 class ModuleGraph:
+    """``probes``: every path resolution looked at, as (root-relative path,
+    ``observe_path`` result) in first-look order -- the candidates that lost
+    (a missing ``mod.ts`` before ``mod/index.ts``) as well as the winners. A
+    cache keyed by these sees an edit that would change what an import
+    resolves to, not only edits of the files that were read."""
+
     modules: list[LoadedModule]
     entry: int
+    probes: list[tuple[str, str]] = field(default_factory=list)
+
+
+# Never produced by ``observe_path``: a path seen two ways within one graph
+# load (edited while loading) can then never match a later observation.
+_CONFLICT = "conflict"
+
+
+def _observe(path: str, root: str) -> tuple[str, str | None]:
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):  # what os.path.isfile treats as "not a file"
+        return "missing", None
+    if stat.S_ISREG(mode):
+        real = os.path.realpath(path)
+        return "file:" + _rel(real, root), real
+    return ("dir" if stat.S_ISDIR(mode) else "other"), None
+
+
+def _rel(path: str, root: str) -> str:
+    prefix = root.rstrip(os.sep) + os.sep
+    if path.startswith(prefix):
+        rel = path[len(prefix):]
+    else:
+        rel = os.path.relpath(path, root)
+    return rel.replace(os.sep, "/")
+
+
+def observe_path(path: str, root: str) -> str:
+    """What module resolution sees at ``path`` (absolute) in the project
+    whose real root is ``root``: ``"missing"``, ``"dir"``, ``"other"``, or
+    ``"file:<root-relative real path>"`` (a symlink anywhere on the way shows
+    as the file it leads to, so re-pointing it changes the observation).
+    Cost: one ``stat``, plus a ``realpath`` for a file."""
+    return _observe(path, root)[0]
 
 
 @functools.cache
@@ -178,6 +220,7 @@ class ModuleLoader:
         context_type: ContextType | None,
         who: str,
         where: str,
+        probes: dict[str, str] | None = None,
     ) -> ModuleSpecifier:
         # ``who`` names the importer (the error's .importer); ``where`` is the
         # text the message shows, "file:line" when the import's line is known.
@@ -211,7 +254,7 @@ class ModuleLoader:
             if spec.module_type is ModuleType.FILE and not target.startswith("file:") and not os.path.isabs(target):
                 # map targets are root-relative, whoever imports them
                 path = self._check_inside(os.path.normpath(self.root / target), refuse)
-                return self._find_file(path, refuse)
+                return self._find_file(path, refuse, probes)
 
         if spec.module_type is ModuleType.BUILTIN:
             name = spec.name
@@ -242,7 +285,7 @@ class ModuleLoader:
         else:
             path = os.path.normpath(self.root / path_text)
         path = self._check_inside(path, refuse)
-        return self._find_file(path, refuse)
+        return self._find_file(path, refuse, probes)
 
     def _map(self, text: str) -> str | None:
         target = self.import_map.get(text)
@@ -268,16 +311,21 @@ class ModuleLoader:
             raise refuse(f"it resolves to {path!r}, outside the project root {str(self.root)!r}; modules must stay inside the root")
         return path
 
-    def _find_file(self, path: str, refuse) -> ModuleSpecifier:
+    def _find_file(self, path: str, refuse, probes: dict[str, str] | None = None) -> ModuleSpecifier:
         candidates = [path]
         if not path.endswith(_EXTENSION_ORDER + (".json",)):
             candidates += [path + ext for ext in _EXTENSION_ORDER]
         if path.endswith(".js"):
             candidates.append(path[:-3] + ".ts")
         candidates += [os.path.join(path, index) for index in _INDEX_FILES]
+        root = str(self.root)
         for candidate in candidates:
-            if os.path.isfile(candidate):
-                real = os.path.realpath(candidate)
+            seen, real = _observe(candidate, root)
+            if probes is not None:
+                rel = _rel(candidate, root)
+                if probes.setdefault(rel, seen) != seen:
+                    probes[rel] = _CONFLICT
+            if real is not None:
                 if not self._inside(real):
                     raise refuse(f"{candidate!r} is a link to {real!r}, outside the project root {str(self.root)!r}")
                 return ModuleSpecifier(Path(real).as_uri(), ModuleType.FILE)
@@ -297,7 +345,9 @@ class ModuleLoader:
         context_type = ContextType.coerce(context_type)
         if isinstance(entry, os.PathLike):
             entry = os.fspath(entry)
-        spec = self.resolve(entry, None, context_type=None)
+        # Every stat the resolution makes lands here, in first-look order.
+        probes: dict[str, str] = {}
+        spec = self._resolve(entry, None, None, "<entry>", "<entry>", probes)
         modules: list[LoadedModule] = []
         by_key: dict[tuple[str, str], int] = {}
 
@@ -321,7 +371,9 @@ class ModuleLoader:
                 continue
             for request in module.transform.requests:
                 who = module.name
-                target = self._resolve(request.specifier, module.specifier, module.context_type, who, f"{who}:{request.line}")
+                target = self._resolve(
+                    request.specifier, module.specifier, module.context_type, who, f"{who}:{request.line}", probes
+                )
                 is_json_file = target.url.endswith(".json")
                 if request.is_json and not is_json_file:
                     raise ModuleLoadError(
@@ -351,7 +403,7 @@ class ModuleLoader:
                         )
                     ctx = ContextType.LIBRARY
                 module.deps.append(add(target, "json" if request.is_json else "js", ctx))
-        return ModuleGraph(modules, 0)
+        return ModuleGraph(modules, 0, list(probes.items()))
 
     def _read(self, spec: ModuleSpecifier, kind: str, ctx: ContextType | None, index: int) -> LoadedModule:
         if spec.module_type is ModuleType.BUILTIN:
