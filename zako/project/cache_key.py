@@ -1,18 +1,25 @@
 """Cache keys for package evaluations.
 
 An evaluation's result depends on the script, every file it imports
-(transitively), the manifest, the inputs handed to it and the zako version.
-The import graph is only known after evaluating, so lookups go in two steps:
+(transitively), *how* each import resolved, the manifest, the import map,
+the inputs handed to it and the zako version. The import graph is only
+known after evaluating, so lookups go in two steps:
 
-1. ``graph_key`` (script path + content, context type, version) names an
-   action-cache entry listing the files the last evaluation imported;
-2. ``result_key`` digests those files' *current* contents together with the
-   script, manifest, inputs and version, and names the result.
+1. ``graph_key`` (script path + content, context type, import map,
+   version) names an action-cache entry listing the files the last
+   evaluation imported and every path its module resolution looked at
+   (``probes``: a candidate that was missing, a directory, or a file and
+   the real path it led to);
+2. ``result_key`` digests those files' *current* contents and the
+   *current* observation of every probe, together with the script,
+   manifest, inputs and version, and names the result.
 
 Editing a library changes step 2 only for scripts that imported it, so
-exactly those re-evaluate. A script whose imports changed has a changed
-text (or an imported file changed), so its step-2 key changes as well; the
-fresh evaluation then rewrites its graph entry.
+exactly those re-evaluate. A file appearing where resolution once found
+nothing (``mod.ts`` beside ``mod/index.ts``, ``util.js`` beside the
+``util.ts`` it fell back to) or a symlink re-pointed changes a probe's
+observation, so step 2 changes too -- as Bazel's and Buck2's directory
+listings do. The fresh evaluation then rewrites the graph entry.
 """
 
 from __future__ import annotations
@@ -27,21 +34,36 @@ from .._version import __version__
 __all__ = ["FileDigests", "graph_key", "result_key", "KEY_SCHEMA"]
 
 # Bump when what is cached (or how keys are made) changes meaning.
-KEY_SCHEMA = "zako-load-v1"
+# v2: probes in the result key; entries carry what they were computed from.
+KEY_SCHEMA = "zako-load-v2"
 
 
 class FileDigests:
     """blake3 hex of files under ``root``, each file read once per run.
 
-    ``digest(rel)`` returns None for a missing file. Thread-safe. A run is
-    one load: edits made while loading are not seen (as in any build tool).
+    ``digest(rel)`` returns None for a missing file; ``observe(rel)`` is
+    what module resolution sees at ``rel`` (``zako.v8.loader.observe_path``),
+    one ``stat`` per path per run. Thread-safe. A run is one load: edits
+    made while loading are not seen (as in any build tool).
     """
 
     def __init__(self, root: str) -> None:
         self.root = root
+        # Probes are relative to the real root, as the module loader sees it.
+        self.real_root = os.path.realpath(root)
         self._memo: dict[str, str | None] = {}
+        self._seen: dict[str, str] = {}
         self._lock = threading.Lock()
         self.reads = 0
+
+    def observe(self, rel: str) -> str:
+        seen = self._seen.get(rel)
+        if seen is None:
+            from ..v8.loader import observe_path  # the engine layer loads lazily
+
+            seen = observe_path(os.path.normpath(os.path.join(self.real_root, rel)), self.real_root)
+            self._seen[rel] = seen  # a racing duplicate stat gives the same answer
+        return seen
 
     def digest(self, rel: str) -> str | None:
         memo = self._memo.get(rel, False)
@@ -67,9 +89,10 @@ def _h(*parts: str) -> str:
     return h.hexdigest()
 
 
-def graph_key(script: str, script_digest: str, context_type: str) -> str:
-    """Key of the import-list entry of ``script`` (root-relative)."""
-    return _h(KEY_SCHEMA, "graph", __version__, context_type, script, script_digest)
+def graph_key(script: str, script_digest: str, context_type: str, import_map_digest: str = "") -> str:
+    """Key of the import-graph entry of ``script`` (root-relative). The
+    import map is part of it: a changed map can change every resolution."""
+    return _h(KEY_SCHEMA, "graph", __version__, context_type, script, script_digest, import_map_digest)
 
 
 def result_key(
@@ -79,11 +102,19 @@ def result_key(
     imports: list[tuple[str, str]],
     manifest_digest: str,
     inputs_json: str,
+    probes: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    import_map_digest: str = "",
 ) -> str:
-    """Key of the evaluation result; ``imports`` are (path, digest) pairs of
-    every transitively imported file, in a fixed order."""
-    parts = [KEY_SCHEMA, "result", __version__, context_type, script, script_digest, manifest_digest, inputs_json]
+    """Key of the evaluation result. ``imports``: (path, digest) of every
+    transitively imported file; ``probes``: (path, observation) of every
+    path module resolution looked at; both in a fixed order."""
+    parts = [KEY_SCHEMA, "result", __version__, context_type, script, script_digest, manifest_digest,
+             import_map_digest, inputs_json, str(len(imports))]
     for path, digest in imports:
         parts.append(path)
         parts.append(digest)
+    parts.append(str(len(probes)))
+    for path, seen in probes:
+        parts.append(path)
+        parts.append(seen)
     return _h(*parts)

@@ -44,6 +44,7 @@ from .discovery import PackageEntry, discover
 from .errors import LoadFailed, ManifestError, Problem
 from .globs import GlobError, PackageFiles
 from .labels import Label, LabelError
+from .import_map import read_import_map
 from .manifest import Manifest, read_manifest
 from .model import LoadResult, Package, Target, canonical_json
 
@@ -132,25 +133,35 @@ def _line_of(text: str | None, needle: str, start_line: int | None = None) -> in
     return None
 
 
-class _RecordingLoader:
-    """A ``ModuleLoader`` that remembers each evaluated entry's file graph.
+@dataclass(frozen=True)
+class _Evaluated:
+    """What one evaluation's result was computed from: ``files`` maps each
+    file module's root-relative name to the blake3 of the exact text read;
+    ``probes`` are the (path, observation) pairs of its module resolution."""
 
-    The V8 worker calls ``load_graph`` on the worker thread; for each file
-    module of the graph the root-relative name and the blake3 of the exact
-    text the loader read are kept under the entry's name until ``take``
-    collects them. Keying the cache by the text that was evaluated (not by
-    a later re-read of the file) means a file edited during a load can
-    never be cached with a result computed from its old text.
+    files: dict[str, str]
+    probes: list[tuple[str, str]]
+
+
+class _RecordingLoader:
+    """A ``ModuleLoader`` that remembers what each evaluated entry's graph
+    was made from (``_Evaluated``).
+
+    The V8 worker calls ``load_graph`` on the worker thread; the record is
+    kept under the entry's name until ``take`` collects it. Keying the cache
+    by the text that was evaluated and the probes made while resolving it
+    (not by a later re-read) means a file edited during a load can never be
+    cached with a result computed from its old text.
     """
 
-    def __new__(cls, root: str):
+    def __new__(cls, root: str, import_map: dict[str, str] | None = None):
         from ..v8 import ModuleLoader
         from ..v8.specifier import ModuleType
 
         class RecordingLoader(ModuleLoader):
             def __init__(self, root: str) -> None:
-                super().__init__(root)
-                self._graphs: dict[str, dict[str, str]] = {}
+                super().__init__(root, import_map=import_map)
+                self._graphs: dict[str, _Evaluated] = {}
                 self._graphs_lock = threading.Lock()
 
             def load_graph(self, entry, *, context_type):
@@ -161,10 +172,10 @@ class _RecordingLoader:
                     if m.specifier.module_type is ModuleType.FILE
                 }
                 with self._graphs_lock:
-                    self._graphs[graph.modules[graph.entry].name] = files
+                    self._graphs[graph.modules[graph.entry].name] = _Evaluated(files, list(graph.probes))
                 return graph
 
-            def take(self, entry_name: str) -> dict[str, str] | None:
+            def take(self, entry_name: str) -> _Evaluated | None:
                 with self._graphs_lock:
                     return self._graphs.pop(entry_name, None)
 
@@ -187,6 +198,9 @@ class _Loader:
         self.peak_heap = 0
         self.module_loader = None
         self.manifest_digest = ""
+        self.import_map: dict[str, str] | None = None
+        self.import_map_digest = ""
+        self._bad_entries: set[str] = set()
         self._sources: dict[str, str] = {}
         # (package, target name) -> declared dep texts, for the line of a missing dep
         self._dep_texts: dict[tuple[str, str], list[str]] = {}
@@ -211,6 +225,30 @@ class _Loader:
             out.append((rel, d))
         return out
 
+    def _checked_entry(self, raw: bytes, key: str, script: str, sd: str, ctx: str) -> dict | None:
+        """The entry stored under ``key`` if it says it was computed for
+        that key, script, script digest and context; otherwise None and one
+        warning naming it (a swapped or damaged entry must never be served;
+        the fresh evaluation's store then replaces it)."""
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            entry = None
+        if isinstance(entry, dict) and (
+            entry.get("key") == key and entry.get("script") == script
+            and entry.get("script_digest") == sd and entry.get("context") == ctx
+        ):
+            return entry
+        if key not in self._bad_entries:
+            self._bad_entries.add(key)
+            if isinstance(entry, dict):
+                why = (f"it was computed for key {str(entry.get('key'))[:16]}..., {entry.get('context')} script "
+                       f"{entry.get('script')!r}, not for {ctx} script {script!r} at this digest")
+            else:
+                why = "it is not a well-formed entry"
+            _log.warning("action-cache entry ac/%s is ignored and will be replaced: %s", key, why)
+        return None
+
     def cache_lookup(self, script: str, ctx: str, inputs_json: str) -> dict | None:
         if not self.options.use_cache:
             return None
@@ -218,35 +256,51 @@ class _Loader:
         if sd is None:
             return None
         ac = self.state.action_cache
-        raw = ac.get(graph_key(script, sd, ctx))
+        gk = graph_key(script, sd, ctx, self.import_map_digest)
+        raw = ac.get(gk)
         if raw is None:
             return None
-        try:
-            files = json.loads(raw)["files"]
-        except (ValueError, KeyError, TypeError):
+        entry = self._checked_entry(raw, gk, script, sd, ctx)
+        if entry is None:
             return None
+        try:
+            files = [str(f) for f in entry["files"]]
+            recorded = [(str(path), str(seen)) for path, seen in entry["probes"]]
+        except (KeyError, TypeError, ValueError):
+            return None
+        # Resolution looks at the same paths again: a candidate that appeared,
+        # vanished or now leads elsewhere means the graph may differ -- miss
+        # at once, without asking the (perhaps remote) cache for the result.
+        observe = self.digests.observe
+        for path, seen in recorded:
+            if observe(path) != seen:
+                return None
         imports = self._imports_digests(files)
         if imports is None:
             return None
-        raw = ac.get(result_key(script, sd, ctx, imports, self.manifest_digest, inputs_json))
+        rk = result_key(script, sd, ctx, imports, self.manifest_digest, inputs_json, recorded, self.import_map_digest)
+        raw = ac.get(rk)
         if raw is None:
+            return None
+        entry = self._checked_entry(raw, rk, script, sd, ctx)
+        if entry is None:
             return None
         try:
             from ..cas import Digest
 
-            digest = Digest.parse(json.loads(raw)["result"])
+            digest = Digest.parse(entry["result"])
             return json.loads(self.state.cas.read(digest))
         except Exception:  # a damaged or vanished entry is a miss, never a failure
             return None
 
-    def cache_store(self, script: str, ctx: str, inputs_json: str, files: dict[str, str] | None, payload: dict) -> None:
+    def cache_store(self, script: str, ctx: str, inputs_json: str, evaluated: _Evaluated | None, payload: dict) -> None:
         """Store a result in the background: file creation is slow on many
         file systems and must not hold up the next evaluation's host work."""
-        if not self.options.use_cache or files is None:
+        if not self.options.use_cache or evaluated is None:
             return
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zako-cache-write")
-        self._writes.append(self._writer.submit(self._cache_store_now, script, ctx, inputs_json, files, payload))
+        self._writes.append(self._writer.submit(self._cache_store_now, script, ctx, inputs_json, evaluated, payload))
 
     def finish_writes(self) -> None:
         if self._writer is None:
@@ -260,18 +314,26 @@ class _Loader:
                 break
         self._writes.clear()
 
-    def _cache_store_now(self, script: str, ctx: str, inputs_json: str, files: dict[str, str], payload: dict) -> None:
+    def _cache_store_now(self, script: str, ctx: str, inputs_json: str, evaluated: _Evaluated, payload: dict) -> None:
+        files = evaluated.files
         sd = files.get(script)
         if sd is None or sd != self.digests.digest(script):
             return  # the script changed while it was evaluated: do not cache
         imports = sorted((name, digest) for name, digest in files.items() if name != script)
+        probes = sorted(evaluated.probes)
         ac = self.state.action_cache
         handle = self.state.cas.put_bytes(canonical_json(payload).encode("utf-8"))
-        ac.put(graph_key(script, sd, ctx), canonical_json({"files": [name for name, _ in imports]}).encode("utf-8"))
-        ac.put(
-            result_key(script, sd, ctx, imports, self.manifest_digest, inputs_json),
-            canonical_json({"result": str(handle.digest)}).encode("utf-8"),
-        )
+        # Each entry names what it was computed from, so a lookup can tell an
+        # entry swapped in under its key (by a remote, a copy, a bug) from its own.
+        origin = {"script": script, "script_digest": sd, "context": ctx}
+        gk = graph_key(script, sd, ctx, self.import_map_digest)
+        ac.put(gk, canonical_json({
+            "key": gk, **origin,
+            "files": [name for name, _ in imports],
+            "probes": [list(p) for p in probes],
+        }).encode("utf-8"))
+        rk = result_key(script, sd, ctx, imports, self.manifest_digest, inputs_json, probes, self.import_map_digest)
+        ac.put(rk, canonical_json({"key": rk, **origin, "result": str(handle.digest)}).encode("utf-8"))
 
     # evaluation --------------------------------------------------------------
 
@@ -279,12 +341,12 @@ class _Loader:
         from ..worker import V8Job
 
         if self.module_loader is None:
-            self.module_loader = _RecordingLoader(self.root)
+            self.module_loader = _RecordingLoader(self.root, self.import_map)
         job = V8Job(specifier=script, context_type=ctx, inputs=inputs, loader=self.module_loader)
         return self.state.v8_pool.submit(job)
 
-    def outcome(self, script: str, future: Future) -> tuple[dict | None, dict[str, str] | None]:
-        """(payload, {file: digest} of the evaluated graph) of a finished
+    def outcome(self, script: str, future: Future) -> tuple[dict | None, _Evaluated | None]:
+        """(payload, what the evaluated graph was made from) of a finished
         evaluation, or (None, None) after recording a problem."""
         files = None
         try:
@@ -530,11 +592,15 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
     try:
         try:
             manifest = read_manifest(ld.root)
+            import_map, raw_map = read_import_map(ld.root)
             layout = discover(ld.root)
         except ManifestError as e:
             ld.problems.append(e.problem)
             raise _Stop() from None
-        ld.manifest_digest = ld.digests.digest(manifest.file) or ""
+        # The name as well: zako.toml and zako.json with one text are not one input.
+        ld.manifest_digest = manifest.file + ":" + (ld.digests.digest(manifest.file) or "")
+        ld.import_map = import_map
+        ld.import_map_digest = blake3(raw_map).hexdigest() if import_map is not None else ""
         for p in layout.problems:
             ld.problem(p)
         entries = {e.path: e for e in layout.packages}
