@@ -208,13 +208,14 @@ def test_unavailable_server_fails_under_ci_and_skips_otherwise(tmp_path, ci, out
     assert (proc.returncode != 0) == (outcome == "failed")
 
 
-def test_dropped_keepalive_connection_is_retried(remote):
+def test_dropped_keepalive_connection_is_replaced(remote):
     import socket
 
     data = b"keep-alive"
     d = remote.store(Digest.of_bytes(data), data)
-    conn = remote._local.conn
-    assert conn is not None and conn.sock is not None  # a pooled, reused connection
-    conn.sock.shutdown(socket.SHUT_RDWR)  # as a server closing an idle connection would
+    pooled = [c for c in list(remote._pool.pool.queue) if c is not None and c.sock is not None]
+    assert pooled  # a kept-alive connection waits in the pool
+    for conn in pooled:
+        conn.sock.shutdown(socket.SHUT_RDWR)  # as a server closing an idle connection would
     assert remote.read_bytes(d) == data
-    assert remote._local.conn is not conn
+    assert remote.health.failures == 0

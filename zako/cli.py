@@ -76,8 +76,12 @@ def _cmd_load(args: argparse.Namespace) -> int:
     try:
         if not args.timeout > 0:
             raise ValueError(f"--timeout must be > 0, got {args.timeout}")
+        if not args.remote_timeout > 0 or not args.remote_flush_timeout >= 0:
+            raise ValueError("--remote-timeout must be > 0 and --remote-flush-timeout >= 0, got "
+                             f"{args.remote_timeout} and {args.remote_flush_timeout}")
         state = GlobalState(cache_dir=args.cache_dir, remote_cache=args.remote_cache, jobs=args.jobs,
-                            timeout_s=args.timeout)
+                            timeout_s=args.timeout, remote_timeout_s=args.remote_timeout,
+                            remote_flush_timeout_s=args.remote_flush_timeout)
     except ValueError as e:
         print(f"zako load: {e}", file=sys.stderr)
         return 2
@@ -198,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="evaluate everything; neither read nor write the cache")
     _add_cache_dir(p)
     p.add_argument("--remote-cache", metavar="URL", help="Bazel HTTP remote cache to share results through")
+    p.add_argument("--remote-timeout", type=float, default=2.0, metavar="SECONDS",
+                   help="total deadline of one remote cache request: connect, headers and body "
+                        "(default 2; large blobs get 1 s more per MiB). After 3 failures in a row "
+                        "the remote is off for the rest of the load")
+    p.add_argument("--remote-flush-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="how long the end of a load waits for queued uploads (default 10)")
     p.add_argument("--jobs", "-j", type=_positive_int, metavar="N", help="V8 workers (default: cpu count)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                    help="time limit of one script evaluation (default 30)")

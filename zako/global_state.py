@@ -77,6 +77,11 @@ class GlobalState:
     - ``cache_dir``: where the local CAS (``cas/``) and action cache
       (``ac/``) live; default ``default_cache_dir()``.
     - ``remote_cache``: base URL of a Bazel-protocol HTTP cache, or None.
+    - ``remote_timeout_s``: total deadline of one remote request (connect,
+      headers, body; large transfers get 1 s more per MiB);
+      ``remote_max_failures``: failures in a row after which the remote is
+      off for the rest of the load; ``remote_flush_timeout_s``: how long the
+      end of a load waits for uploads still queued.
     - ``jobs``: V8 (and transpiler) worker threads; default: the cpu count
       of the resource pool.
     - ``heap_limit_bytes`` / ``timeout_s``: per evaluation.
@@ -97,8 +102,11 @@ class GlobalState:
         timeout_s: float = 30.0,
         memory_cache_bytes: int = 32 * _MIB,
         resources: dict[str, int] | None = None,
+        remote_timeout_s: float = 2.0,
+        remote_max_failures: int = 3,
+        remote_flush_timeout_s: float = 10.0,
     ) -> None:
-        from .cas import CasStore, HttpCas, LocalCas, MemoryCache
+        from .cas import CacheHealth, CasStore, HttpCas, LocalCas, MemoryCache
         from .project.action_cache import ActionCache
         from .resource import ResourcePool
         from .worker import PoolConfig, TranspilerWorker, V8Worker, WorkerPool
@@ -121,7 +129,13 @@ class GlobalState:
         self._closed = False
         self._lock = threading.Lock()
         os.makedirs(self.cache_dir, exist_ok=True)
-        self.remote = HttpCas(remote_cache) if remote_cache else None
+        if not remote_timeout_s > 0 or not remote_flush_timeout_s >= 0:
+            raise ValueError(f"remote timeouts must be > 0, got {remote_timeout_s!r} and {remote_flush_timeout_s!r}")
+        # One breaker for the remote's CAS and action-cache halves: when it
+        # fails, both are off, and the load ends with one warning.
+        self.cache_health = CacheHealth(f"remote cache {remote_cache}" if remote_cache else "cache",
+                                        max_failures=remote_max_failures)
+        self.remote = HttpCas(remote_cache, timeout=remote_timeout_s, health=self.cache_health) if remote_cache else None
         self.memory_cache = MemoryCache(memory_cache_bytes)
         # Cache entries can always be recomputed: skip fsync (a torn blob is
         # caught by verification and treated as a miss).
@@ -129,8 +143,11 @@ class GlobalState:
             LocalCas(os.path.join(self.cache_dir, "cas"), fsync=False),
             remote=self.remote,
             cache=self.memory_cache,
+            health=self.cache_health,
+            flush_timeout=remote_flush_timeout_s,
         )
-        self.action_cache = ActionCache(os.path.join(self.cache_dir, "ac"), remote=self.remote)
+        self.action_cache = ActionCache(os.path.join(self.cache_dir, "ac"), remote=self.remote,
+                                        uploads=self.cas.uploads, health=self.cache_health)
         self.heap_limit_bytes = heap_limit_bytes
         self.timeout_s = timeout_s
         self.transpiler_pool = WorkerPool(

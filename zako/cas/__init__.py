@@ -16,12 +16,16 @@ from .errors import (
     InvalidDigestError,
     RangeError,
     RemoteCasError,
+    RemoteDisabledError,
+    RemoteTimeoutError,
 )
+from .breaker import CacheHealth
 from .http import ActionCache, HttpCas
 from .local import LocalCas
 from .memory_cache import CacheStats, MemoryCache
 from .reader import BlobReader
 from .store import CasStore
+from .uploads import UploadQueue
 
 __all__ = [
     "Digest",
@@ -42,4 +46,8 @@ __all__ = [
     "BlobRangeError",
     "InvalidDigestError",
     "RemoteCasError",
+    "RemoteTimeoutError",
+    "RemoteDisabledError",
+    "CacheHealth",
+    "UploadQueue",
 ]

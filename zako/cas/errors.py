@@ -17,6 +17,8 @@ __all__ = [
     "BlobRangeError",
     "InvalidDigestError",
     "RemoteCasError",
+    "RemoteTimeoutError",
+    "RemoteDisabledError",
 ]
 
 
@@ -78,3 +80,11 @@ class RemoteCasError(CasError):
         super().__init__(message)
         self.url = url
         self.status = status
+
+
+class RemoteTimeoutError(RemoteCasError):
+    """A remote request did not complete (connect, headers and body) within its deadline."""
+
+
+class RemoteDisabledError(RemoteCasError):
+    """The remote's circuit breaker is open: no request was made."""

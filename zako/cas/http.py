@@ -1,40 +1,162 @@
 """Client for the Bazel HTTP remote-cache protocol (``/cas/<hex>``, ``/ac/<hex>``).
 
-Standard library only: ``http.client`` with one keep-alive connection per
-thread. Works against any server that stores PUT bodies and serves them
-back with GET/HEAD and ``Range`` (nginx WebDAV, bazel-remote, ...). Such a
-server accepts any body under any key, so every whole-blob read is checked
+Built on ``urllib3``: a pool of keep-alive connections shared by every
+thread (so many uploads and lookups run at once over few sockets). Works
+against any server that stores PUT bodies and serves them back with
+GET/HEAD and ``Range`` (nginx WebDAV, bazel-remote, ...). Such a server
+accepts any body under any key, so every whole-blob read is checked
 against the digest and a mismatch raises :class:`DigestMismatchError`.
+
+Every request has a **total deadline** -- connect, headers and body
+together -- not a per-read timeout: a watchdog thread shuts the socket of a
+request that outlives it, so a server trickling one byte every few seconds
+is cut off like one that never answers. Failures feed the shared
+:class:`CacheHealth` circuit breaker; once it is open no request is made.
 """
 
 from __future__ import annotations
 
+import heapq
 import http.client
 import io
 import os
 import re
+import socket
 import tempfile
 import threading
-import weakref
+import time
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+import urllib3
 from blake3 import blake3 as _Blake3
+from urllib3.connection import HTTPConnection as _U3Connection
+from urllib3.connection import HTTPSConnection as _U3SConnection
+from urllib3.exceptions import ConnectTimeoutError, HTTPError as _U3Error, NewConnectionError
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from .blob_range import BlobRange, check_range
+from .breaker import CacheHealth
 from .digest import CHUNK_BYTES, Digest
-from .errors import BlobNotFoundError, DigestMismatchError, RemoteCasError
+from .errors import (BlobNotFoundError, DigestMismatchError, RemoteCasError, RemoteDisabledError,
+                     RemoteTimeoutError)
 from .reader import BlobReader
 
-__all__ = ["HttpCas", "ActionCache"]
+__all__ = ["HttpCas", "ActionCache", "DEFAULT_TIMEOUT_S"]
 
 _FULL = BlobRange()
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
-# Connection-level failures after which a keep-alive connection is retried once.
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
-          ConnectionAbortedError)
 _OK_PUT = (200, 201, 204)
+_TRANSPORT = (_U3Error, OSError, http.client.HTTPException)
+
+#: Default total deadline of one request. Cache entries and most blobs are
+#: small; a bigger transfer gets ``size / min_rate`` seconds more.
+DEFAULT_TIMEOUT_S = 5.0
+
+
+# --- total deadlines ------------------------------------------------------------
+
+
+class _DeadlineExceeded(Exception):
+    """Raised in place of sending a request whose deadline has already passed."""
+
+
+class _Deadline:
+    __slots__ = ("at", "seconds", "conn", "active", "expired")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.conn = None
+        self.active = True
+        self.expired = False
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+
+class _Watchdog:
+    """One thread for every client: shuts the socket of a request whose
+    deadline passed, which wakes its blocked ``recv``/``send`` at once."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._cond = threading.Condition()
+        self._seq = 0
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float) -> _Deadline:
+        d = _Deadline(seconds)
+        with self._cond:
+            self._seq += 1
+            heapq.heappush(self._heap, (d.at, self._seq, d))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="zako-http-deadlines", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is d:
+                self._cond.notify()
+        return d
+
+    def attach(self, d: _Deadline, conn) -> None:
+        with self._cond:
+            if d.expired or d.at <= time.monotonic():
+                d.expired = True
+                raise _DeadlineExceeded()
+            d.conn = conn
+
+    def disarm(self, d: _Deadline) -> None:
+        with self._cond:
+            d.active = False
+            d.conn = None
+
+    def _run(self) -> None:
+        heap, cond = self._heap, self._cond
+        with cond:
+            while True:
+                while heap and not heap[0][2].active:
+                    heapq.heappop(heap)
+                if not heap:
+                    cond.wait()
+                    continue
+                now = time.monotonic()
+                at, _seq, d = heap[0]
+                if at > now:
+                    cond.wait(at - now)
+                    continue
+                heapq.heappop(heap)
+                d.expired = True
+                sock = getattr(d.conn, "sock", None)
+                if sock is None:
+                    # Still connecting (bounded by the connect timeout): look again soon,
+                    # so a trickle that starts once connected is still cut off.
+                    self._seq += 1
+                    heapq.heappush(heap, (now + 0.05, self._seq, d))
+                    continue
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+_WATCHDOG = _Watchdog()
+_tls = threading.local()
+
+
+class _DeadlineConnection(_U3Connection):
+    def request(self, *args, **kwargs):  # type: ignore[override]
+        d = getattr(_tls, "deadline", None)
+        if d is not None:
+            _WATCHDOG.attach(d, self)
+        return super().request(*args, **kwargs)
+
+
+class _DeadlineHTTPSConnection(_U3SConnection):
+    def request(self, *args, **kwargs):  # type: ignore[override]
+        d = getattr(_tls, "deadline", None)
+        if d is not None:
+            _WATCHDOG.attach(d, self)
+        return super().request(*args, **kwargs)
 
 
 class _HashingBody:
@@ -72,6 +194,30 @@ def _key_hex(key) -> str:
     raise TypeError(f"action cache key must be a Digest, str or bytes, got {type(key).__name__}")
 
 
+class _Body:
+    """A response body for ``BlobReader``: transport errors become
+    ``RemoteCasError`` (and count against the breaker)."""
+
+    __slots__ = ("_cas", "_resp", "_d", "_path")
+
+    def __init__(self, cas: "HttpCas", resp, d: _Deadline, path: str) -> None:
+        self._cas, self._resp, self._d, self._path = cas, resp, d, path
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self._resp.read(n if n is not None and n >= 0 else None, decode_content=False)
+        except _TRANSPORT as exc:
+            raise self._cas._failed("GET", self._path, exc, self._d) from exc
+
+    def readinto(self, b) -> int:
+        data = self.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        pass  # the reader's on_close returns or drops the connection
+
+
 class HttpCas:
     """Remote CAS over HTTP: ``PUT``/``GET``/``HEAD`` of ``{base_url}/cas/<hex>``.
 
@@ -79,59 +225,52 @@ class HttpCas:
     ``store_stream``, ``contains``, ``check``, ``fetch``, ``read_bytes``,
     ``delete``) so ``CasStore`` can use either as its remote. Partial reads
     use ``Range`` requests and are not hashed; whole reads are verified.
-    Failures to reach the server or unexpected statuses raise
-    :class:`RemoteCasError` naming the URL. Thread-safe: each thread uses
-    its own keep-alive connection. ``timeout`` is per socket operation.
+
+    ``timeout`` is the total deadline of one request (connect, headers,
+    body); transfers of more than ``min_rate`` bytes get one more second per
+    ``min_rate`` bytes. Up to ``max_connections`` keep-alive connections are
+    kept (more threads may run requests at once; their extra connections are
+    closed after use). ``health`` is the circuit breaker shared with the
+    stores using this remote (a new one by default).
+
+    Failures raise :class:`RemoteCasError` naming the URL:
+    :class:`RemoteTimeoutError` past the deadline, :class:`RemoteDisabledError`
+    while the breaker is open (no request made). Thread-safe.
     """
 
-    def __init__(self, base_url: str, timeout: float = 30.0, *, max_ac_bytes: int = 64 << 20) -> None:
+    def __init__(self, base_url: str, timeout: float = DEFAULT_TIMEOUT_S, *, max_ac_bytes: int = 64 << 20,
+                 max_connections: int = 64, min_rate: int = 1 << 20, health: CacheHealth | None = None) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"HttpCas base_url must be an http(s) URL, got {base_url!r}")
+        if not timeout > 0:
+            raise ValueError(f"HttpCas timeout must be > 0, got {timeout!r}")
         self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
+        self.timeout = float(timeout)
         self.max_ac_bytes = max_ac_bytes
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port
+        self.min_rate = min_rate
+        self.health = health if health is not None else CacheHealth(f"remote cache {self.base_url}")
         self._prefix = parts.path.rstrip("/")
-        self._local = threading.local()
-        self._conns: "weakref.WeakSet[http.client.HTTPConnection]" = weakref.WeakSet()
-        self._conns_lock = threading.Lock()
+        self._https = parts.scheme == "https"
+        self._host, self._port = parts.hostname, parts.port
+        self._max_connections = max_connections
+        self._pool = self._make_pool()
 
     def __repr__(self) -> str:
         return f"HttpCas({self.base_url!r})"
 
-    # --- connections ----------------------------------------------------------
-
-    def _take_conn(self) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            self._local.conn = None
-            return conn
-        cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-        conn = cls(self._host, self._port, timeout=self.timeout, blocksize=CHUNK_BYTES)
-        with self._conns_lock:
-            self._conns.add(conn)
-        return conn
-
-    def _give_back(self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse,
-                   complete: bool = True) -> None:
-        # Reuse only a connection whose response was read to the end and that
-        # the server keeps open; otherwise its state is unknown.
-        reusable = complete and resp.isclosed() and not resp.will_close
-        if reusable and getattr(self._local, "conn", None) is None:
-            self._local.conn = conn
-        else:
-            conn.close()
+    def _make_pool(self):
+        pool_cls = urllib3.HTTPSConnectionPool if self._https else urllib3.HTTPConnectionPool
+        pool = pool_cls(self._host, self._port, maxsize=self._max_connections, block=False,
+                        retries=False, blocksize=CHUNK_BYTES)
+        # The deadline watchdog needs to see each connection a request runs on.
+        pool.ConnectionCls = _DeadlineHTTPSConnection if self._https else _DeadlineConnection
+        return pool
 
     def close(self) -> None:
-        """Close every connection this client opened (any thread)."""
-        with self._conns_lock:
-            conns = list(self._conns)
-        for conn in conns:
-            conn.close()
-        self._local.conn = None
+        """Close every pooled connection (a later request opens new ones)."""
+        pool, self._pool = self._pool, self._make_pool()
+        pool.close()
 
     def __enter__(self) -> "HttpCas":
         return self
@@ -142,56 +281,132 @@ class HttpCas:
     def _url(self, path: str) -> str:
         return f"{self.base_url}{path}"
 
-    def _send(self, method: str, path: str, body=None, headers: dict | None = None):
-        """``(conn, response)`` with the status line and headers read.
+    # --- requests ---------------------------------------------------------------
 
-        A keep-alive connection the server has dropped is retried once on a
-        fresh one (when the body can be sent again).
-        """
-        for attempt in (0, 1):
-            conn = self._take_conn()
-            reused = conn.sock is not None
-            try:
-                conn.request(method, self._prefix + path, body=body, headers=headers or {})
-                return conn, conn.getresponse()
-            except _STALE as exc:
-                conn.close()
-                rewind = getattr(body, "rewind", None)
-                if attempt == 0 and reused and (body is None or isinstance(body, (bytes, memoryview))
-                                                or rewind is not None):
-                    if rewind is not None:
-                        rewind()
-                    continue
-                raise RemoteCasError(f"{method} {self._url(path)} failed: {exc}",
-                                     url=self._url(path)) from exc
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                raise RemoteCasError(f"{method} {self._url(path)} failed: {exc}",
-                                     url=self._url(path)) from exc
-        raise AssertionError("unreachable")
+    def _seconds(self, nbytes: int) -> float:
+        return self.timeout + nbytes / self.min_rate
 
-    def _call(self, method: str, path: str, body=None, headers: dict | None = None,
-              max_body: int | None = None) -> tuple[int, dict, bytes]:
-        """A whole request: ``(status, headers, body)``; the connection is returned."""
-        conn, resp = self._send(method, path, body, headers)
-        try:
-            length = resp.getheader("Content-Length")
-            if max_body is not None and length is not None and int(length) > max_body:
-                raise RemoteCasError(
-                    f"{method} {self._url(path)}: body of {length} bytes exceeds limit {max_body}",
-                    url=self._url(path), status=resp.status)
-            data = resp.read()
-            hdrs = {k.lower(): v for k, v in resp.getheaders()}
-            return resp.status, hdrs, data
-        except (OSError, http.client.HTTPException) as exc:
-            raise RemoteCasError(f"{method} {self._url(path)} failed: {exc}",
-                                 url=self._url(path)) from exc
-        finally:
-            self._give_back(conn, resp)
+    @staticmethod
+    def _kind(method: str, path: str) -> str:
+        area = "action-cache" if path.startswith("/ac/") else "blob"
+        return f"{area} {'read' if method in ('GET', 'HEAD') else 'write'}"
+
+    @staticmethod
+    def _short(path: str) -> str:
+        # Warnings name the request; a full 64-hex key only makes them unreadable.
+        head, _, key = path.rpartition("/")
+        return f"{head}/{key[:12]}…" if len(key) > 16 else path
+
+    def _failed(self, method: str, path: str, exc: BaseException, d: _Deadline | None) -> RemoteCasError:
+        """The error for a failed request, recorded against the breaker."""
+        url = self._url(path)
+        refused = isinstance(exc, NewConnectionError)  # (a ConnectTimeoutError subclass in urllib3)
+        timed_out = not refused and ((d is not None and (d.expired or d.left() <= 0)) or isinstance(
+            exc, (ReadTimeoutError, ConnectTimeoutError, socket.timeout, _DeadlineExceeded)))
+        if timed_out:
+            seconds = d.seconds if d is not None else self.timeout
+            why = f"no complete answer within {seconds:.1f} s (total deadline: connect, headers and body)"
+            err: RemoteCasError = RemoteTimeoutError(f"{method} {url}: {why}", url=url)
+        else:
+            reason = getattr(exc, "reason", None) or exc
+            if isinstance(reason, NewConnectionError):
+                reason = str(reason).rpartition(": ")[2] or reason
+            elif isinstance(reason, ProtocolError) and reason.args:
+                reason = reason.args[0]
+            why = f"failed: {reason}"
+            err = RemoteCasError(f"{method} {url} {why}", url=url)
+        self.health.failure(f"{method} {self._short(path)} {why}")
+        return err
 
     def _unexpected(self, method: str, path: str, status: int) -> RemoteCasError:
-        return RemoteCasError(f"{method} {self._url(path)} answered HTTP {status}",
-                              url=self._url(path), status=status)
+        err = RemoteCasError(f"{method} {self._url(path)} answered HTTP {status}",
+                             url=self._url(path), status=status)
+        self.health.failure(f"{method} {self._short(path)} answered HTTP {status}")
+        return err
+
+    def _open(self, method: str, path: str, body=None, headers: dict | None = None, *,
+              seconds: float | None = None):
+        """``(response, deadline)`` with the status line and headers read and
+        the body not; hand both to :meth:`_finish`. A keep-alive connection
+        the server dropped is retried once on a fresh one, within the deadline."""
+        if not self.health.allow():
+            self.health.skipped(self._kind(method, path))
+            raise RemoteDisabledError(f"{method} {self._url(path)} not sent: {self.health.reason}",
+                                      url=self._url(path))
+        d = _WATCHDOG.arm(self.timeout if seconds is None else seconds)
+        rewind = getattr(body, "rewind", None)
+        can_retry = body is None or isinstance(body, (bytes, memoryview)) or rewind is not None
+        try:
+            for attempt in (0, 1):
+                left = d.left()
+                _tls.deadline = d
+                try:
+                    if left <= 0:
+                        raise _DeadlineExceeded()
+                    resp = self._pool.urlopen(
+                        method, self._prefix + path, body=body, headers=headers,
+                        retries=False, redirect=False, assert_same_host=False,
+                        timeout=urllib3.Timeout(connect=left, read=left),
+                        preload_content=False, decode_content=False, release_conn=False)
+                    return resp, d
+                except (_DeadlineExceeded, *_TRANSPORT) as exc:
+                    stale = (isinstance(exc, ProtocolError) and not isinstance(exc, NewConnectionError)
+                             and not d.expired and d.left() > 0)
+                    if attempt == 0 and stale and can_retry:
+                        if rewind is not None:
+                            rewind()
+                        continue
+                    raise self._failed(method, path, exc, d) from exc
+                finally:
+                    _tls.deadline = None
+        except BaseException:
+            _WATCHDOG.disarm(d)
+            raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _finish(resp, d: _Deadline, complete: bool) -> None:
+        # Stop the watchdog before the connection goes back to the pool, so it
+        # can never shut a socket another request has taken meanwhile.
+        _WATCHDOG.disarm(d)
+        if not complete:
+            resp.close()  # unknown state: the pool reconnects next time
+        resp.release_conn()
+
+    def _call(self, method: str, path: str, body=None, headers: dict | None = None,
+              max_body: int | None = None, seconds: float | None = None) -> tuple[int, dict, bytes]:
+        """A whole request: ``(status, headers, body)``; the connection is returned."""
+        resp, d = self._open(method, path, body, headers, seconds=seconds)
+        complete = False
+        try:
+            status = resp.status
+            length = resp.headers.get("Content-Length")
+            if max_body is not None and length is not None and length.isdigit() and int(length) > max_body:
+                raise self._unexpected_size(method, path, length, max_body, status)
+            if method == "HEAD":
+                data = b""
+            elif max_body is not None:
+                data = resp.read(max_body + 1, decode_content=False)
+                if len(data) > max_body:
+                    raise self._unexpected_size(method, path, "more than that", max_body, status)
+                data += resp.read(decode_content=False)  # reaches the end: the connection can be reused
+            else:
+                data = resp.read(decode_content=False)
+            hdrs = {k.lower(): v for k, v in resp.headers.items()}
+            complete = True
+        except _TRANSPORT as exc:
+            raise self._failed(method, path, exc, d) from exc
+        finally:
+            self._finish(resp, d, complete)
+        if status < 400 or status in (404, 416):
+            self.health.success()
+        return status, hdrs, data
+
+    def _unexpected_size(self, method, path, length, max_body, status) -> RemoteCasError:
+        err = RemoteCasError(f"{method} {self._url(path)}: body of {length} bytes exceeds limit {max_body}",
+                             url=self._url(path), status=status)
+        self.health.failure(str(err))
+        return err
 
     # --- CAS --------------------------------------------------------------------
 
@@ -231,7 +446,8 @@ class HttpCas:
         body = data if isinstance(data, bytes) else memoryview(data).cast("B")
         status, _, _ = self._call("PUT", path, body,
                                   {"Content-Length": str(digest.size_bytes),
-                                   "Content-Type": "application/octet-stream"})
+                                   "Content-Type": "application/octet-stream"},
+                                  seconds=self._seconds(digest.size_bytes))
         if status not in _OK_PUT:
             raise self._unexpected("PUT", path, status)
         return digest
@@ -284,7 +500,8 @@ class HttpCas:
         body = _HashingBody(f, digest.size_bytes)
         status, _, _ = self._call("PUT", key, body,
                                   {"Content-Length": str(digest.size_bytes),
-                                   "Content-Type": "application/octet-stream"})
+                                   "Content-Type": "application/octet-stream"},
+                                  seconds=self._seconds(digest.size_bytes))
         if status not in _OK_PUT:
             raise self._unexpected("PUT", key, status)
         return Digest._trusted(body.sent, body.hasher.digest())
@@ -312,11 +529,14 @@ class HttpCas:
         size = digest.size_bytes
         whole = range.covers_whole(size)
 
-        def fail(actual: Digest | None) -> BaseException:
-            what = "ended early" if actual is None else f"hashes to {actual}"
-            return DigestMismatchError(
+        def fail(actual: Digest | None, what: str = "ended early") -> BaseException:
+            if actual is not None:
+                what = f"hashes to {actual} (tampered?)"
+            err = DigestMismatchError(
                 f"body served for blob {digest} by {self._url(path)} {what}",
                 expected=digest, actual=actual)
+            self.health.failure(f"GET {self._short(path)}: body {what}")
+            return err
 
         if start == stop:
             # Empty read: HTTP cannot express it as a range; just check presence.
@@ -325,42 +545,48 @@ class HttpCas:
             return BlobReader(io.BytesIO(b""), 0, verify=digest if whole else None, fail=fail)
 
         headers = {} if whole else {"Range": f"bytes={start}-{stop - 1}"}
-        conn, resp = self._send("GET", path, None, headers)
+        resp, d = self._open("GET", path, None, headers, seconds=self._seconds(stop - start))
+        body = _Body(self, resp, d, path)
         try:
             status = resp.status
             if status == 404:
-                resp.read()
+                body.read()
+                self._finish(resp, d, True)
+                self.health.success()
                 raise BlobNotFoundError(f"blob {digest} is not in {self!r}", digest=digest)
             if status == 416:
-                resp.read()
                 raise fail(None)
             if status == 206 and not whole:
-                m = _CONTENT_RANGE.fullmatch(resp.getheader("Content-Range", ""))
+                m = _CONTENT_RANGE.fullmatch(resp.headers.get("Content-Range", ""))
                 if not m or int(m.group(1)) != start or int(m.group(2)) != stop - 1:
-                    raise RemoteCasError(
-                        f"GET {self._url(path)} answered range {resp.getheader('Content-Range')!r} "
+                    err = RemoteCasError(
+                        f"GET {self._url(path)} answered range {resp.headers.get('Content-Range')!r} "
                         f"for {range!r}", url=self._url(path), status=status)
+                    self.health.failure(str(err))
+                    raise err
                 if m.group(3) != "*" and int(m.group(3)) != size:
                     raise fail(None)
             elif status == 200:
-                length = resp.getheader("Content-Length")
-                if length is not None and int(length) != size:
-                    raise fail(None)
+                length = resp.headers.get("Content-Length")
+                if length is not None and length != str(size):
+                    raise fail(None, f"announced {length} bytes for a blob of {size}")
                 # A server that ignores Range sends the whole blob: skip ahead.
                 skip = start
                 while skip:
-                    got = len(resp.read(min(skip, CHUNK_BYTES)))
+                    got = len(body.read(min(skip, CHUNK_BYTES)))
                     if not got:
                         raise fail(None)
                     skip -= got
             else:
-                resp.read()
                 raise self._unexpected("GET", path, status)
-        except BaseException:
-            conn.close()
+        except BlobNotFoundError:
             raise
-        return BlobReader(resp, stop - start, verify=digest if whole else None, fail=fail,
-                          on_close=lambda complete: self._give_back(conn, resp, complete),
+        except BaseException:
+            self._finish(resp, d, False)
+            raise
+        self.health.success()
+        return BlobReader(body, stop - start, verify=digest if whole else None, fail=fail,
+                          on_close=lambda complete: self._finish(resp, d, complete),
                           name=self._url(path))
 
     def read_bytes(self, digest: Digest, range: BlobRange = _FULL) -> bytes:
@@ -368,9 +594,8 @@ class HttpCas:
         try:
             with self.fetch(digest, range) as reader:
                 return reader.read()
-        except (OSError, http.client.HTTPException) as exc:
-            raise RemoteCasError(f"reading blob {digest} from {self!r} failed: {exc}",
-                                 url=self._url(self._cas_path(digest))) from exc
+        except _TRANSPORT as exc:
+            raise self._failed("GET", self._cas_path(digest), exc, None) from exc
 
     # --- action cache ---------------------------------------------------------
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import io
 import os
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
 from .blob_handle import BlobHandle
 from .blob_range import BlobRange, check_range
+from .breaker import CacheHealth
 from .digest import Digest
-from .errors import BlobNotFoundError, CasError, CorruptBlobError, RemoteCasError
+from .errors import BlobNotFoundError, CasError, CorruptBlobError, RemoteCasError, RemoteDisabledError
 from .local import LocalCas
 from .memory_cache import MemoryCache
+from .uploads import UploadQueue
 
 __all__ = ["CasStore"]
 
@@ -27,10 +27,18 @@ class CasStore:
     local copy of an inlined blob is written without fsync, as its handle
     carries the bytes and a torn copy fails verification), go to
     ``cache`` when at most ``cache_blob_limit`` bytes, and, with a
-    ``remote``, are uploaded — in background threads unless
-    ``background_uploads=False``; :meth:`flush` waits for them and raises
-    the first upload failure. Puts return a :class:`BlobHandle`, inlined
-    (carrying the bytes) for blobs of at most ``inline_threshold`` bytes.
+    ``remote``, are uploaded — on up to ``upload_workers`` background
+    threads (:attr:`uploads`, an :class:`UploadQueue` the action cache may
+    share) unless ``background_uploads=False``; :meth:`flush` waits for them
+    at most ``flush_timeout`` seconds, ends the load's :class:`CacheHealth`
+    episode (its one warning, its repair count) and raises the first upload
+    failure. Puts return a :class:`BlobHandle`, inlined (carrying the
+    bytes) for blobs of at most ``inline_threshold`` bytes.
+
+    ``health`` (default: the remote's, else a new one) is the circuit
+    breaker: once open, uploads and remote reads are skipped (counted), and
+    a blob the remote would have served is simply not found. A local blob
+    that fails verification is dropped and counted there.
 
     Reads try the memory cache, then the local store, then the remote; a
     remote hit is verified and stored locally first. A whole-blob read is
@@ -50,7 +58,9 @@ class CasStore:
         cache_blob_limit: int = 64 * 1024,
         *,
         background_uploads: bool = True,
-        upload_workers: int = 2,
+        upload_workers: int = 32,
+        flush_timeout: float = 30.0,
+        health: CacheHealth | None = None,
     ) -> None:
         if not isinstance(local, LocalCas):
             local = LocalCas(local)
@@ -64,11 +74,11 @@ class CasStore:
         self.inline_threshold = inline_threshold
         self.cache_blob_limit = cache_blob_limit
         self._background = background_uploads
-        self._upload_workers = upload_workers
-        self._executor: ThreadPoolExecutor | None = None
-        self._pending: set[Future] = set()
-        self._failures: list[BaseException] = []
-        self._lock = threading.Lock()
+        self.flush_timeout = flush_timeout
+        if health is None:
+            health = getattr(remote, "health", None)
+        self.health: CacheHealth = health if isinstance(health, CacheHealth) else CacheHealth()
+        self.uploads = UploadQueue(upload_workers, health=self.health)
 
     def __repr__(self) -> str:
         return f"CasStore(local={self.local!r}, remote={self.remote!r}, cache={self.cache!r})"
@@ -124,51 +134,35 @@ class CasStore:
         if not self._background:
             self._upload_now(digest, data)
             return
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(
-                    max_workers=self._upload_workers, thread_name_prefix="zako-cas-upload")
-            future = self._executor.submit(self._upload_now, digest, data)
-            self._pending.add(future)
-        future.add_done_callback(self._upload_done)
-
-    def _upload_done(self, future: Future) -> None:
-        with self._lock:
-            self._pending.discard(future)
-            exc = future.exception()
-            if exc is not None:
-                self._failures.append(exc)
+        if not self.health.allow():
+            self.health.skipped("blob write")
+            return
+        self.uploads.submit("blob write", self._upload_now, digest, data)
 
     def _upload_now(self, digest: Digest, data: bytes | None) -> None:
         remote = self.remote
-        if data is not None:
-            remote.store(digest, data)
-            return
-        # Large blob: skip the transfer when the remote already has it.
-        if remote.contains(digest):
-            return
-        remote.store_file(self.local.path_for(digest), digest)
+        try:
+            if data is not None:
+                remote.store(digest, data)
+                return
+            # Large blob: skip the transfer when the remote already has it.
+            if remote.contains(digest):
+                return
+            remote.store_file(self.local.path_for(digest), digest)
+        except RemoteDisabledError:
+            pass  # counted as skipped by the remote's breaker
 
-    def flush(self) -> None:
-        """Wait for every background upload; raise the first failure, if any.
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait for background uploads (at most ``timeout``, default
+        ``flush_timeout`` seconds; what has not started by then is dropped and
+        counted), end the load's health episode, and raise the first upload
+        failure, if any.
 
         Raises :class:`CasError` (the upload's own error, or a
         :class:`RemoteCasError` wrapping a non-CAS one); failures are reported once.
         """
-        while True:
-            with self._lock:
-                pending = list(self._pending)
-            if not pending:
-                break
-            for future in pending:
-                try:
-                    future.result()
-                except BaseException:
-                    pass  # collected by _upload_done
-            with self._lock:
-                self._pending.difference_update(f for f in pending if f.done())
-        with self._lock:
-            failures, self._failures = self._failures, []
+        failures = self.uploads.flush(self.flush_timeout if timeout is None else timeout)
+        self.health.end_load()
         if failures:
             first = failures[0]
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
@@ -179,14 +173,11 @@ class CasStore:
             raise RemoteCasError(f"upload to {self.remote!r} failed: {first}{more}") from first
 
     def close(self) -> None:
-        """Flush pending uploads, then stop the upload threads."""
+        """Flush pending uploads (bounded), then stop the upload threads."""
         try:
             self.flush()
         finally:
-            with self._lock:
-                executor, self._executor = self._executor, None
-            if executor is not None:
-                executor.shutdown(wait=True)
+            self.uploads.close(0)
 
     def __enter__(self) -> "CasStore":
         return self
@@ -202,7 +193,12 @@ class CasStore:
             return True
         if self.local.contains(digest):
             return True
-        return self.remote is not None and self.remote.contains(digest)
+        if self.remote is None:
+            return False
+        try:
+            return self.remote.contains(digest)
+        except RemoteDisabledError:
+            return False
 
     __contains__ = contains
 
@@ -230,6 +226,7 @@ class CasStore:
             if self.remote is None:
                 raise
         except CorruptBlobError:
+            self.health.corrupt("blob")
             if self.remote is None:
                 raise
             # The bad copy is gone; repair it from the remote below.
@@ -239,9 +236,10 @@ class CasStore:
     def _download(self, digest: Digest) -> None:
         try:
             reader = self.remote.fetch(digest)
-        except BlobNotFoundError:
+        except (BlobNotFoundError, RemoteDisabledError) as exc:
             raise BlobNotFoundError(
-                f"blob {digest} is in neither {self.local!r} nor {self.remote!r}",
+                f"blob {digest} is in neither {self.local!r} nor {self.remote!r}"
+                + (" (switched off for this load)" if isinstance(exc, RemoteDisabledError) else ""),
                 digest=digest) from None
         with reader:
             self.local.store_stream(reader, expected=digest)
@@ -260,7 +258,9 @@ class CasStore:
             return io.BytesIO(self.read(digest, range))
         try:
             return self.local.fetch(digest, range)
-        except (BlobNotFoundError, CorruptBlobError):
+        except (BlobNotFoundError, CorruptBlobError) as exc:
+            if isinstance(exc, CorruptBlobError):
+                self.health.corrupt("blob")
             if self.remote is None:
                 raise
         self._download(digest)

@@ -8,9 +8,12 @@ documents pointing into the CAS.
 
 Local entries live in ``root/<2 hex>/<hex>``, written to a temporary file
 and renamed (a crash never leaves half an entry). The remote side is the
-``/ac/`` half of ``zako.cas.HttpCas`` (``ac_get``/``ac_put``); a remote that
-fails is reported once and then ignored for the rest of the run (a cache
-must never fail a build).
+``/ac/`` half of ``zako.cas.HttpCas`` (``ac_get``/``ac_put``). Remote writes
+go through the store's background ``UploadQueue`` (a slow remote never holds
+up the load), and every remote request goes through the circuit breaker of
+the shared ``CacheHealth``: a remote that keeps failing is off for the rest
+of the load, and the load ends with one warning that says why and what was
+skipped (a cache must never fail a build).
 """
 
 from __future__ import annotations
@@ -30,23 +33,43 @@ class ActionCache:
 
     ``remote`` is an ``HttpCas`` (anything with ``ac_get``/``ac_put``).
     ``get(key_hex)`` tries local then remote (a remote hit is kept locally);
-    ``put(key_hex, data)`` writes both. Thread-safe; the directory may be
-    shared between processes. A failing remote is disabled for the rest of
-    the run (``remote_error`` says why) instead of failing the load.
+    ``put(key_hex, data)`` writes locally at once and to the remote through
+    ``uploads`` (an ``UploadQueue``; without one, at once). ``health`` is
+    the ``CacheHealth`` shared with the CAS (default: the remote's).
+    Thread-safe; the directory may be shared between processes. A failing
+    remote request is a miss, never an error.
     """
 
-    def __init__(self, root: str, remote: Any = None) -> None:
+    def __init__(self, root: str, remote: Any = None, *, uploads: Any = None, health: Any = None) -> None:
+        from ..cas.breaker import CacheHealth
+
         self.root = root
         self.remote = remote
+        self.uploads = uploads
+        if health is None:
+            health = getattr(remote, "health", None)
+        self.health = health if health is not None else CacheHealth()
         os.makedirs(root, exist_ok=True)
         self.local_hits = self.remote_hits = self.misses = self.remote_puts = 0
-        self.remote_error: str | None = None
+        self._count_lock = threading.Lock()
         self._dirs: set[str] = set()
 
-    def _remote_failed(self, what: str, error: BaseException) -> None:
-        if self.remote_error is None:
-            self.remote_error = f"{what}: {error}"
-            _log.warning("remote cache disabled for this run: %s", self.remote_error)
+    @property
+    def remote_error(self) -> str | None:
+        """Why the remote misbehaved in this (or the last finished) load, or None."""
+        if self.remote is None:
+            return None
+        return self.health.summary()
+
+    @property
+    def lookup_workers(self) -> int:
+        """How many lookups a loader should run at once: with a live remote
+        each is a few dependent round trips, so many; locally, one."""
+        if self.remote is None or not self.health.allow():
+            return 1
+        return self.remote_lookup_workers
+
+    remote_lookup_workers = 64
 
     def _path(self, key_hex: str) -> str:
         return os.path.join(self.root, key_hex[:2], key_hex)
@@ -55,31 +78,69 @@ class ActionCache:
         try:
             with open(self._path(key_hex), "rb") as f:
                 data = f.read()
-            self.local_hits += 1
-            return data
+            if data:
+                with self._count_lock:
+                    self.local_hits += 1
+                return data
+            self.invalid(key_hex, "empty file")  # an entry is never empty: a torn or zeroed copy
         except FileNotFoundError:
             pass
-        if self.remote is not None and self.remote_error is None:
-            try:
-                data = self.remote.ac_get(key_hex)
-            except Exception as e:  # a cache must never fail a build
-                self._remote_failed(f"GET ac/{key_hex}", e)
-                data = None
-            if data is not None:
+        data = self._remote_get(key_hex) if self.remote is not None else None
+        if data is not None:
+            self._write_local(key_hex, data)
+            with self._count_lock:
                 self.remote_hits += 1
-                self._write_local(key_hex, data)
-                return data
-        self.misses += 1
+            return data
+        with self._count_lock:
+            self.misses += 1
         return None
+
+    def _remote_get(self, key_hex: str) -> bytes | None:
+        if not self.health.allow():
+            self.health.skipped("action-cache read")
+            return None
+        try:
+            return self.remote.ac_get(key_hex)
+        except Exception as e:  # noqa: BLE001 - a cache must never fail a build
+            # HttpCas has counted it against the breaker; anything else is counted here.
+            if not hasattr(self.remote, "health"):
+                self.health.failure(f"GET ac/{key_hex}: {e}")
+            _log.debug("remote action-cache read of %s failed: %s", key_hex, e)
+            return None
 
     def put(self, key_hex: str, data: bytes, *, remote: bool = True) -> None:
         self._write_local(key_hex, data)
-        if remote and self.remote is not None and self.remote_error is None:
-            try:
-                self.remote.ac_put(key_hex, data)
-                self.remote_puts += 1
-            except Exception as e:
-                self._remote_failed(f"PUT ac/{key_hex}", e)
+        if not remote or self.remote is None:
+            return
+        if not self.health.allow():
+            self.health.skipped("action-cache write")
+            return
+        if self.uploads is not None:
+            self.uploads.submit("action-cache write", self._remote_put, key_hex, bytes(data))
+        else:
+            self._remote_put(key_hex, data)
+
+    def _remote_put(self, key_hex: str, data: bytes) -> None:
+        try:
+            self.remote.ac_put(key_hex, data)
+        except Exception as e:  # noqa: BLE001 - a cache must never fail a build
+            if not hasattr(self.remote, "health"):
+                self.health.failure(f"PUT ac/{key_hex}: {e}")
+            _log.debug("remote action-cache write of %s failed: %s", key_hex, e)
+            return
+        with self._count_lock:
+            self.remote_puts += 1
+
+    def invalid(self, key_hex: str, why: str = "") -> None:
+        """The entry read under ``key_hex`` failed verification: drop the local
+        copy (so the recomputed result replaces it) and count the repair,
+        which ``-v`` output reports once per load."""
+        try:
+            os.unlink(self._path(key_hex))
+        except OSError:
+            pass
+        self.health.corrupt("action-cache entry")
+        _log.debug("action-cache entry %s dropped: %s", key_hex, why or "failed verification")
 
     def _write_local(self, key_hex: str, data: bytes) -> None:
         path = self._path(key_hex)

@@ -1,0 +1,149 @@
+"""How healthy the caches were during one load: the remote's circuit breaker
+and the count of corrupt local entries that were repaired.
+
+A remote cache is an optimisation: a slow, dead or hostile one must cost a
+load a bounded amount of time and never its result. Every remote request
+asks :meth:`CacheHealth.allow` first and reports :meth:`success` or
+:meth:`failure`; after ``max_failures`` failures in a row (timeouts,
+refused connections, 5xx/403 answers, bodies that do not match their
+digest) the breaker opens and the remote is off — reads and writes, CAS
+and action cache — until the load ends. Requests refused while open are
+counted (:meth:`skipped`) so the one warning can say what the remote did
+not get.
+
+A load ends at :meth:`end_load` (``CasStore.flush`` calls it): it logs at
+most one WARNING about the remote (why it was switched off, or how many
+requests failed, and what was skipped) and at most one INFO line with the
+number of corrupt local entries found and repaired, then starts a fresh
+episode (the next load tries the remote again).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+__all__ = ["CacheHealth", "DEFAULT_MAX_FAILURES"]
+
+_log = logging.getLogger("zako.cache")
+
+DEFAULT_MAX_FAILURES = 3
+
+
+class CacheHealth:
+    """Thread-safe counters for one load; see the module doc.
+
+    ``name`` (the remote's URL) appears in messages. ``reason`` is the first
+    failure that opened the breaker (None while closed); it stays readable
+    after :meth:`end_load` until the next request starts a new episode, so a
+    load's summary can quote it.
+    """
+
+    def __init__(self, name: str = "remote cache", *, max_failures: int = DEFAULT_MAX_FAILURES,
+                 logger: logging.Logger | None = None) -> None:
+        if max_failures < 1:
+            raise ValueError(f"max_failures must be >= 1, got {max_failures}")
+        self.name = name
+        self.max_failures = max_failures
+        self._log = logger or _log
+        self._lock = threading.Lock()
+        self._reset()
+        self.reason: str | None = None
+        self._ended = False
+
+    def _reset(self) -> None:
+        self._streak = 0
+        self.failures = 0
+        self.last_failure: str | None = None
+        self.open = False
+        self.reason = None
+        self.skipped_counts: dict[str, int] = {}
+        self.corrupt_counts: dict[str, int] = {}
+
+    # --- the breaker ------------------------------------------------------------
+
+    def _new_episode_if_ended(self) -> None:
+        if self._ended:
+            self._ended = False
+            self._reset()
+
+    def allow(self) -> bool:
+        """May a remote request be made now? False once the breaker is open."""
+        with self._lock:
+            self._new_episode_if_ended()
+            return not self.open
+
+    def success(self) -> None:
+        with self._lock:
+            self._streak = 0
+
+    def failure(self, what: str) -> bool:
+        """Record a failed request (``what`` says which and why); True if this
+        one opened the breaker."""
+        with self._lock:
+            self._new_episode_if_ended()
+            self.failures += 1
+            self.last_failure = what
+            if self.open:
+                return False
+            self._streak += 1
+            if self._streak >= self.max_failures:
+                self.open = True
+                self.reason = f"{self._streak} requests in a row failed, the last: {what}"
+                return True
+            return False
+
+    def skipped(self, kind: str, n: int = 1) -> None:
+        """Count ``n`` remote operations of ``kind`` (e.g. ``"cas upload"``) not made."""
+        with self._lock:
+            self._new_episode_if_ended()
+            self.skipped_counts[kind] = self.skipped_counts.get(kind, 0) + n
+
+    # --- local repairs ----------------------------------------------------------
+
+    def corrupt(self, kind: str) -> None:
+        """A local entry of ``kind`` (``"blob"``, ``"action-cache entry"``) failed
+        verification and was dropped (it is recomputed or fetched again)."""
+        with self._lock:
+            self._new_episode_if_ended()
+            self.corrupt_counts[kind] = self.corrupt_counts.get(kind, 0) + 1
+
+    # --- end of a load ----------------------------------------------------------
+
+    def summary(self) -> str | None:
+        """The warning :meth:`end_load` would log now, or None."""
+        with self._lock:
+            return self._summary_locked()
+
+    def _summary_locked(self) -> str | None:
+        if not self.failures and not self.skipped_counts:
+            return None
+        skipped = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}"
+                            for kind, n in sorted(self.skipped_counts.items()))
+        if self.open:
+            text = f"{self.name} switched off for the rest of this load: {self.reason}"
+        elif self.failures:
+            text = (f"{self.name}: {self.failures} request{'s' if self.failures != 1 else ''} failed "
+                    f"(treated as cache misses), the last: {self.last_failure}")
+        else:
+            text = f"{self.name}: not every request was made"
+        if skipped:
+            text += f"; skipped: {skipped}"
+        return text
+
+    def end_load(self) -> None:
+        """Log this load's warning and repair count (each at most once), then
+        let the next request start a fresh episode."""
+        with self._lock:
+            if self._ended:
+                return
+            warning = self._summary_locked()
+            corrupt = dict(self.corrupt_counts)
+            self._ended = True
+        if warning:
+            self._log.warning("%s", warning)
+        if corrupt:
+            total = sum(corrupt.values())
+            parts = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(corrupt.items()))
+            self._log.info("repaired %d corrupt local cache entr%s (%s): each was dropped and "
+                           "treated as a miss", total, "y" if total == 1 else "ies", parts)
