@@ -212,12 +212,14 @@ def test_memory_module_entry_with_builtins(engine, tmp_path):
 
 
 def test_dynamic_import_of_a_literal(engine, tmp_path):
-    (tmp_path / "lazy.ts").write_text('export const lazy = "loaded";\n(globalThis as any).lazyRan = true;\n')
+    (tmp_path / "flags.ts").write_text("export const ran: string[] = [];\n")
+    (tmp_path / "lazy.ts").write_text('import { ran } from "./flags.ts";\nexport const lazy = "loaded";\nran.push("lazy");\n')
     (tmp_path / "main.ts").write_text(
-        'export const before = (globalThis as any).lazyRan ?? false;\nexport const { lazy } = await import("./lazy.ts");\n'
+        'import { ran } from "./flags.ts";\nexport const before = ran.includes("lazy");\n'
+        'export const { lazy } = await import("./lazy.ts");\nexport const after = ran.includes("lazy");\n'
     )
     result = engine.execute_module("main.ts", context_type=ContextType.LIBRARY, loader=ModuleLoader(tmp_path))
-    assert result.value == {"before": False, "lazy": "loaded"}
+    assert result.value == {"before": False, "lazy": "loaded", "after": True}
 
 
 def test_import_bindings_are_read_only(engine, tmp_path):

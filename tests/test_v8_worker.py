@@ -31,7 +31,7 @@ HEAP_BOMB = """
 const hog = [];
 while (true) hog.push(new Array(100000).fill(hog.length));
 """
-BUSY_150MS = "const t = Date.now(); while (Date.now() - t < 150) {} return 1;"
+BUSY_150MS = "await new Promise((r) => setTimeout(r, 150)); return 1;"
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,14 @@
-"""``Engine``: one fresh, limited mini-racer context per evaluation.
+"""``Engine``: evaluations in limited, locked-down V8 contexts.
 
 How an evaluation runs (see docs/engine.md for the measured facts behind it):
 
-1. A new mini-racer context is made (≈1.5 ms) with the hard heap limit set.
-2. The prelude (``prelude.js``) installs timers, ``console``, the ArrayBuffer
-   cap, ``executionContext`` and the host protocol (``__zako_start`` and
-   ``__zako_step``).
+1. A *realm* is taken: with ``isolation="realm"`` (the default) an idle,
+   already locked-down context of this engine, else a new one (see
+   ``realm.py``: prelude, engine code, lockdown; ≈5 ms once). With
+   ``isolation="isolate"`` every evaluation gets a new realm, closed after.
+2. ``__zako_begin`` gives the evaluation fresh state (timers, console,
+   host calls, ``executionContext`` from ``inputs``); nothing an earlier
+   evaluation made is reachable, since everything shared is frozen.
 3. The script runs; a plain script is wrapped, on its first line, in
    ``__zako_start(async function () { ... })`` so top-level ``await`` works
    and line numbers stay the user's.
@@ -15,7 +18,7 @@ How an evaluation runs (see docs/engine.md for the measured facts behind it):
    promise with no timer and no host call outstanding is a deadlock at once.
 5. The settled value is converted to JSON text inside V8 (a checker refuses
    BigInt, functions, symbols, cycles) and parsed in Python; heap statistics
-   are read and the context is closed — whatever happened.
+   are read. A realm whose execution was terminated is closed, never reused.
 
 Every JavaScript step is awaited on one process-wide asyncio loop thread
 with a deadline, so a runaway script (busy loop, runaway microtask, huge
@@ -35,17 +38,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from py_mini_racer import JSEvalException, JSOOMException, JSParseException
-
-try:  # Pinned mini-racer 0.14.1: a context on *our* event loop, no own thread.
-    from py_mini_racer._mini_racer import _make_context
-except ImportError as exc:  # pragma: no cover - only with an unsupported release
-    raise ImportError(
-        "zako.v8 needs mini-racer==0.14.1 (py_mini_racer._mini_racer._make_context is missing)"
-    ) from exc
 
 from .errors import (
     ConversionError,
@@ -55,10 +50,11 @@ from .errors import (
     ScriptTimeoutError,
     V8Error,
 )
+from .realm import Realm
 from .result import ExecutionResult, JSException
 from .throw_sites import instrument_throws
 
-__all__ = ["Engine", "DEFAULT_HEAP_LIMIT_BYTES", "DEFAULT_TIMEOUT_S", "WRAPPER_PREFIX"]
+__all__ = ["Engine", "DEFAULT_HEAP_LIMIT_BYTES", "DEFAULT_TIMEOUT_S", "WRAPPER_PREFIX", "ISOLATION_MODES"]
 
 DEFAULT_HEAP_LIMIT_BYTES = 256 * 1024 * 1024
 DEFAULT_TIMEOUT_S = 30.0
@@ -69,26 +65,18 @@ _WRAPPER_SUFFIX = "\n});"
 _CONSOLE_MAX = 10_000
 #: Extra wall time the calling thread grants the loop before giving up on it.
 _GRACE_S = 5.0
+#: ``Engine(isolation=...)``: one realm per worker, or a new isolate per evaluation.
+ISOLATION_MODES = ("realm", "isolate")
+#: A realm is retired after this many evaluations, or when its live heap after
+#: an evaluation passes this fraction of the limit: garbage V8 could not free.
+_REALM_MAX_EVALUATIONS = 20_000
+_REALM_MAX_HEAP_FRACTION = 0.5
+#: Marks the error of a script body that does not parse on its own (it would
+#: otherwise close the wrapper and declare globals of the realm).
+_BODY_MARK = "zako-body-check: "
 
 _js_log = logging.getLogger("zako.js")
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
-
-_PRELUDE_SOURCE = Path(__file__).with_name("prelude.js").read_text(encoding="utf-8")
-
-
-def _one_line(source: str) -> str:
-    """The prelude on one line, so it can sit on line 1 before the user's code.
-
-    prelude.js keeps comments on their own lines and ends every statement
-    with ``;``, so dropping comment lines and joining the rest is exact.
-    Sharing one eval with the script saves a round trip to the isolate.
-    """
-    lines = (ln.strip() for ln in source.split("\n"))
-    return " ".join(ln for ln in lines if ln and not ln.startswith("//"))
-
-
-_PRELUDE_LINE = _one_line(_PRELUDE_SOURCE)
-
 
 # --- the shared event loop ------------------------------------------------------------
 
@@ -138,7 +126,7 @@ class _Run:
     gc_requested: bool = False
     healthy: bool = True  # false once JS was terminated: do not ask the isolate anything
     ab_peak: int = 0
-    stats_text: str | None = None
+    stats: dict[str, Any] | None = None
     host_functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     # set by the loop once the driver no longer touches the context
     finished: threading.Event = field(default_factory=threading.Event)
@@ -152,39 +140,57 @@ class _Run:
 
 
 class Engine:
-    """Evaluates JavaScript in a fresh, memory- and time-limited V8 context.
+    """Evaluates JavaScript in memory- and time-limited, locked-down V8 contexts.
 
-    ``Engine(heap_limit_bytes=256 MiB, timeout_s=30.0)``. Thread-safe: each
-    evaluation has its own context, so one engine may serve several threads
-    (contexts in different threads run in parallel).
+    ``Engine(heap_limit_bytes=256 MiB, timeout_s=30.0, isolation="realm")``.
+
+    ``isolation="realm"`` (the default) keeps a locked-down context (a
+    *realm*, one V8 isolate) for many evaluations: each starts with fresh
+    state and fresh module instances, and everything shared is frozen, so
+    nothing one evaluation does is visible to the next. ``"isolate"`` makes
+    a new realm for every evaluation and closes it after (slower; for the
+    cautious). Both give the same results. Thread-safe: each concurrent
+    caller gets its own realm (realms in different threads run in parallel).
 
     Limits, and what they raise (each a ``V8Error``; the engine keeps
-    serving afterwards, the context involved is discarded):
+    serving afterwards, a realm whose execution was terminated is closed):
 
     - ``timeout_s`` of wall time for the whole evaluation, timers included
       → ``ScriptTimeoutError``;
-    - ``heap_limit_bytes`` for the V8 heap, and separately for ArrayBuffer /
-      TypedArray memory (which V8's limit does not see) → ``HeapLimitError``;
+    - ``heap_limit_bytes`` for the realm's V8 heap, and separately for the
+      evaluation's ArrayBuffer / TypedArray memory (which V8's limit does
+      not see) → ``HeapLimitError``;
     - a promise that nothing can settle → ``DeadlockError``;
     - a result that is not plain data → ``ConversionError``;
     - a fired cancel token → ``ScriptCancelledError``.
     """
 
-    def __init__(self, heap_limit_bytes: int = DEFAULT_HEAP_LIMIT_BYTES, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        heap_limit_bytes: int = DEFAULT_HEAP_LIMIT_BYTES,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        isolation: str = "realm",
+    ) -> None:
         if isinstance(heap_limit_bytes, bool) or not isinstance(heap_limit_bytes, int) or heap_limit_bytes <= 0:
             raise ValueError(f"Engine heap_limit_bytes must be a positive int, got {heap_limit_bytes!r}")
         if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
             raise ValueError(f"Engine timeout_s must be a positive number, got {timeout_s!r}")
+        if isolation not in ISOLATION_MODES:
+            raise ValueError(f"Engine isolation must be one of {', '.join(ISOLATION_MODES)}, got {isolation!r}")
         self.heap_limit_bytes = heap_limit_bytes
         self.timeout_s = float(timeout_s)
+        self.isolation = isolation
         self._lock = threading.Lock()
         self._live: set[_Run] = set()
+        self._idle: list[Realm] = []
         self._last_heap_stats: dict[str, int] | None = None
         self._evaluations = 0
+        self._realms_made = 0
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"Engine(heap_limit_bytes={self.heap_limit_bytes}, timeout_s={self.timeout_s})"
+        return (f"Engine(heap_limit_bytes={self.heap_limit_bytes}, timeout_s={self.timeout_s}, "
+                f"isolation={self.isolation!r})")
 
     # --- public API ---------------------------------------------------------------
 
@@ -218,14 +224,20 @@ class Engine:
         if not isinstance(source, str):
             raise TypeError(f"Engine.evaluate source must be str, got {type(source).__name__}")
         instrumented, columns = instrument_throws(source)
-        script = f"{WRAPPER_PREFIX}{instrumented}{_WRAPPER_SUFFIX}"
+        hosts = _host_functions(host_functions, specifier)
+        # The body must parse on its own before it runs inside the wrapper:
+        # text like "}); let x = 1; (function () {" would otherwise close the
+        # wrapper and declare a binding that outlives the evaluation.
+        prefix = (f"__zako_check_body({json.dumps(instrumented)});"
+                  f"__zako_start(async function ({','.join(sorted(hosts))}) {{")
+        script = f"{prefix}{instrumented}{_WRAPPER_SUFFIX}"
         result = self._run(
             script,
             specifier=specifier,
             inputs=inputs,
             cancel_token=cancel_token,
-            column_offset=len(WRAPPER_PREFIX),
-            host_functions=host_functions,
+            column_offset=len(prefix),
+            host_functions=hosts,
         )
         exc = result.exception
         if exc is not None and columns:
@@ -266,27 +278,91 @@ class Engine:
 
     @property
     def live_contexts(self) -> int:
-        """Contexts currently running an evaluation (they close when it ends)."""
+        """Contexts currently running an evaluation."""
         with self._lock:
             return len(self._live)
 
-    def gc(self) -> int:
-        """Ask V8 to free memory (low-memory notification) in every live context.
+    @property
+    def idle_realms(self) -> int:
+        """Locked-down contexts kept for the next evaluations (realm mode)."""
+        with self._lock:
+            return len(self._idle)
 
-        Contexts are closed after each evaluation, so this only matters for
-        evaluations still running; the request is honoured at their next
-        idle point (waiting for a timer) and never blocks the caller.
-        Returns how many contexts were asked.
+    @property
+    def realms_made(self) -> int:
+        """How many contexts (V8 isolates) this engine has created."""
+        return self._realms_made
+
+    def gc(self) -> int:
+        """Ask V8 to free memory (low-memory notification) in every context.
+
+        Idle realms are collected at once (in the calling thread); running
+        evaluations honour the request at their next idle point (waiting
+        for a timer), so this never blocks on a running script. Returns
+        how many contexts were asked.
         """
         with self._lock:
             runs = list(self._live)
+            idle, self._idle = self._idle, []
         for run in runs:
             run.gc_requested = True
-        return len(runs)
+        kept = []
+        for realm in idle:
+            try:
+                realm.racer.low_memory_notification()
+                kept.append(realm)
+            except Exception:  # a context that cannot collect is not worth keeping
+                realm.close()
+        with self._lock:
+            if self._closed:
+                leftover, kept = kept, []
+            self._idle.extend(kept)
+        if self._closed:
+            for realm in leftover:
+                realm.close()
+        return len(runs) + len(idle)
 
     def close(self) -> None:
-        """Refuse further evaluations. Running ones finish normally."""
-        self._closed = True
+        """Refuse further evaluations and close idle realms. Running ones
+        finish normally (their realm is closed when they end)."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for realm in idle:
+            realm.close()
+
+    # --- realms ---------------------------------------------------------------------
+
+    def _take_realm(self, extras: list[str]) -> Realm:
+        key = tuple(extras)
+        if self.isolation == "realm":
+            with self._lock:
+                for i in range(len(self._idle) - 1, -1, -1):
+                    if self._idle[i].extras_key == key:
+                        return self._idle.pop(i)
+        realm = Realm(_event_loop(), heap_limit_bytes=self.heap_limit_bytes, console_max=_CONSOLE_MAX, extras=extras)
+        with self._lock:
+            self._realms_made += 1
+        return realm
+
+    def _give_back(self, realm: Realm, run: "_Run") -> None:
+        """Keep a realm for the next evaluation, or close it."""
+        realm.evaluations += 1
+        keep = (
+            self.isolation == "realm"
+            and run.healthy
+            and run.finished.is_set()
+            and realm.evaluations < _REALM_MAX_EVALUATIONS
+        )
+        if keep and run.stats:
+            used = int(run.stats.get("used_heap_size", 0) or 0)
+            keep = used < self.heap_limit_bytes * _REALM_MAX_HEAP_FRACTION
+        if keep:
+            with self._lock:
+                if not self._closed:
+                    self._idle.append(realm)
+                    return
+        realm.close()
 
     # --- internal hook for module execution -----------------------------------------
 
@@ -348,8 +424,8 @@ class Engine:
 
         loop = _event_loop()
         started = time.perf_counter()
-        cm = _make_context(loop)
-        ctx = cm.__enter__()
+        realm = self._take_realm(extras)
+        ctx = realm.racer
         run = _Run(
             specifier=specifier,
             ctx=ctx,
@@ -365,20 +441,16 @@ class Engine:
         cfut: concurrent.futures.Future[Any] | None = None
         unregister: Callable[[], Any] | None = None
         try:
-            ctx.set_hard_memory_limit(self.heap_limit_bytes)
-            prelude_call = (
-                f"{_PRELUDE_LINE}({{abLimit:{self.heap_limit_bytes},consoleMax:{_CONSOLE_MAX},"
-                f"inputsJson:{json.dumps(inputs_json)},hostNames:{json.dumps(sorted(hosts))}}});"
-            )
-            if extras:  # extras must run between the prelude and the script: three evals
-                body = f"{script}\n;void 0\n//# sourceURL={run.url}"
-                prelude_call += "\n//# sourceURL=zako:prelude"
-            else:  # prelude and script share line 1 and one eval
-                body = f"{prelude_call}{script}\n;void 0\n//# sourceURL={run.url}"
-                run.column_offset += len(prelude_call)
-                prelude_call = None
+            begin = f"__zako_begin({json.dumps(inputs_json)},{json.dumps(sorted(hosts))});"
+            # begin shares line 1 and one eval with the script: one round trip.
+            body = f"{begin}{script}\n;void 0\n//# sourceURL={run.url}"
+            if run.column_offset:
+                # Line 1 holds the caller's own text after its wrapper: shift
+                # past begin too. (A module graph's script has no user text;
+                # frames named after the entry there are the module's own.)
+                run.column_offset += len(begin)
             transform = f"({result_transform})" if result_transform else "undefined"
-            cfut = _submit(loop, _drive(run, prelude_call, extras, body, f"__zako_step({transform})"), run)
+            cfut = _submit(loop, _drive(run, body, f"__zako_step({transform})"), run)
             if cancel_token is not None:
                 unregister = _watch(cancel_token, run, cfut)
             try:
@@ -405,20 +477,24 @@ class Engine:
                 unregister()
             if cfut is not None and not run.finished.is_set():
                 # Interrupted (grace timeout, KeyboardInterrupt...): let the
-                # driver unwind before the context goes away under it.
+                # driver unwind before the context is closed under it.
                 cfut.cancel()
+                run.healthy = False
                 run.finished.wait(_GRACE_S)
-            stats = None
-            if run.healthy:
+            stats = run.stats
+            if stats is None and run.healthy:
                 try:
-                    stats = json.loads(run.stats_text or ctx.heap_stats())
-                except Exception:  # a terminated isolate may refuse; stats are best effort
+                    stats = ctx.heap_stats()
+                except Exception:  # stats are best effort
                     stats = None
+            if not run.healthy:
+                stats = None
+            run.stats = stats
             with self._lock:
                 self._live.discard(run)
                 if stats is not None:
                     self._last_heap_stats = stats
-            cm.__exit__(None, None, None)
+            self._give_back(realm, run)
 
         value, exception = outcome
         if exception is not None and run.url != specifier:
@@ -528,7 +604,7 @@ def _submit(loop: asyncio.AbstractEventLoop, coro: Any, run: _Run) -> concurrent
     return cfut
 
 
-async def _drive(run: _Run, prelude_call: str | None, extras: list[str], body: str, step: str) -> tuple[Any, JSException | None]:
+async def _drive(run: _Run, body: str, step: str) -> tuple[Any, JSException | None]:
     loop = asyncio.get_running_loop()
     ctx = run.ctx
     spec = run.url
@@ -555,21 +631,18 @@ async def _drive(run: _Run, prelude_call: str | None, extras: list[str], body: s
             raise _heap(run)
         return result
 
-    if prelude_call is not None:
-        await ev(prelude_call, "prelude")
-    for i, extra in enumerate(extras):
-        try:
-            await ev(extra, f"extra prelude #{i}")
-        except JSEvalException as exc:
-            raise _Failure(V8Error(
-                f"extra prelude #{i} failed", exception=str(exc), module_specifier=run.specifier,
-            )) from None
     try:
         await ev(body, "script")
     except JSParseException as exc:
         return None, _syntax_error(str(exc), spec, run.column_offset)
     except JSEvalException as exc:  # a throw outside __zako_start (prepared scripts only)
-        return None, _top_level_error(str(exc), spec, run.column_offset)
+        text = str(exc)
+        if _BODY_MARK in text:
+            # The wrapper was escaped: top-level bindings may exist now. The
+            # realm is not trusted again.
+            run.healthy = False
+            return None, _body_error(text, spec)
+        return None, _top_level_error(text, spec, run.column_offset)
 
     in_flight: set[asyncio.Future[str]] = set()
     while True:
@@ -617,7 +690,7 @@ async def _drive(run: _Run, prelude_call: str | None, extras: list[str], body: s
         if s == "ok" or s == "throw":
             # Read here, while on the loop: saves waking the caller twice.
             # (mini-racer answers heap statistics even while JS runs.)
-            run.stats_text = ctx.heap_stats()
+            run.stats = ctx.heap_stats()
             if s == "ok":
                 return state["value"], None
             return None, _js_exception(state["err"], spec, run.column_offset)
@@ -695,7 +768,7 @@ def _fix_columns(stack: str | None, spec: str, offset: int) -> str | None:
     kept = []
     for ln in stack.split("\n"):
         if ln.startswith("    at "):
-            if "(zako:prelude:" in ln or ln.startswith("    at zako:prelude:"):
+            if any(f"(zako:{n}:" in ln or ln.startswith(f"    at zako:{n}:") for n in ("prelude", "lockdown")):
                 continue
             m = pattern.search(ln)
             if m and offset and int(m.group(1)) <= offset:
@@ -745,6 +818,15 @@ def _syntax_error(text: str, spec: str, offset: int) -> JSException:
         line=line,
         column=column,
     )
+
+
+def _body_error(text: str, spec: str) -> JSException:
+    lines = text.split("\n")
+    head = next((ln for ln in lines if _BODY_MARK in ln), lines[0])
+    message = head[head.index(_BODY_MARK) + len(_BODY_MARK):].strip()
+    message = f"{message} (the script is not a valid function body)"
+    return JSException(message, stack=f"SyntaxError: {message}\n    at {spec}", specifier=spec,
+                       exception=f"SyntaxError: {message}", name="SyntaxError")
 
 
 def _top_level_error(text: str, spec: str, offset: int) -> JSException:

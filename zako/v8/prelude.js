@@ -1,23 +1,24 @@
-// zako prelude: installed into every fresh context before the user's script.
+// zako prelude: installed once into every new context, before lockdown.js
+// freezes it. A context (a *realm*) then serves many evaluations; what one
+// evaluation may touch lives in `st`, which `__zako_begin` replaces.
 //
 // It is evaluated as an expression `(function (ctl) {...})` and called with
-// the host's controls ({abLimit, inputsJson, consoleMax, hostNames}); it returns nothing.
-// The host drives the context through one global, `__zako_step`, which reports
-// the evaluation's state as JSON text (a string is the only value that crosses
-// to Python without mini-racer's object handles, and it can never hang the
-// conversion the way a BigInt does).
+// the host's controls ({abLimit, consoleMax}); it returns nothing.
+// The host drives an evaluation through `__zako_begin` (fresh state, inputs,
+// host function names) and `__zako_step`, which reports the evaluation's state
+// as JSON text (a string is the only value that crosses to Python without
+// mini-racer's object handles, and it can never hang the conversion the way
+// a BigInt does).
 //
 // Everything the host protocol relies on is captured here, before user code
-// runs, so a script that overwrites JSON, Object.keys or Array.prototype
-// cannot break the driver — only its own evaluation.
+// runs; after lockdown the intrinsics are frozen anyway, so a script cannot
+// break the driver, nor leave anything behind for the next evaluation.
 (function (ctl) {
   "use strict";
   const G = globalThis;
   const stringify = JSON.stringify;
   const jsonParse = JSON.parse;
   const ObjectKeys = Object.keys;
-  const ObjectGetProto = Object.getPrototypeOf;
-  const ObjectProto = Object.prototype;
   const ObjectToString = Object.prototype.toString;
   const defineProperty = Object.defineProperty;
   const isArray = Array.isArray;
@@ -25,6 +26,7 @@
   const StringCtor = String;
   const NumberCtor = Number;
   const isFinite_ = Number.isFinite;
+  // The host's clock: timers and console.time need it, scripts do not get it.
   const DateNow = Date.now;
   const ReflectConstruct = Reflect.construct;
   const ReflectApply = Reflect.apply;
@@ -39,33 +41,55 @@
   const promiseThen = Promise.prototype.then;
   const FinReg = typeof FinalizationRegistry === "function" ? FinalizationRegistry : null;
   const ArrayBufferIsView = ArrayBuffer.isView;
+  const arraySplice = Array.prototype.splice;
 
-  const hide = (function hide(name, value) {
-    defineProperty(G, name, { value, writable: true, enumerable: false, configurable: true });
-  });
-  // The host protocol cannot be replaced by a script (by accident or not).
+  // Everything here is fixed: lockdown freezes the global object afterwards.
   const fixed = (function fixed(name, value) {
     defineProperty(G, name, { value, writable: false, enumerable: false, configurable: false });
   });
+  // mini-racer's own timer globals are non-configurable but writable.
+  const replace = (function replace(name, value) {
+    const d = Object.getOwnPropertyDescriptor(G, name);
+    if (d && !d.configurable) { G[name] = value; return; }
+    fixed(name, value);
+  });
 
-  // ---- state of this evaluation -------------------------------------------
-  const st = {
-    started: false,
-    // 0 pending, 1 fulfilled, 2 rejected
-    done: 0,
-    value: undefined,
-    // first exception thrown by a timer callback
-    uncaught: null,
-    // text of the ArrayBuffer cap violation, sticky
-    overLimit: null,
-    // host calls not yet answered (reserved for host functions)
-    hostPending: 0,
-    logs: [],
-    logsDropped: 0,
-    // stack of the latest instrumented `throw` of a non-Error
-    throwSite: null,
-    throwValue: undefined,
-  };
+  // ---- state of the running evaluation ---------------------------------------
+  function freshState(inputs, hostNames) {
+    return {
+      started: false,
+      // 0 pending, 1 fulfilled, 2 rejected
+      done: 0,
+      value: undefined,
+      // first exception thrown by a timer callback
+      uncaught: null,
+      // text of the ArrayBuffer cap violation, sticky
+      overLimit: null,
+      // host calls not yet answered
+      hostPending: 0,
+      hostRequests: [],
+      hostWaiting: { __proto__: null },
+      hostNames,
+      logs: [],
+      logsDropped: 0,
+      // stack of the latest instrumented `throw` of a non-Error
+      throwSite: null,
+      throwValue: undefined,
+      timers: [],
+      nextTimerId: 1,
+      consoleTimers: { __proto__: null },
+      consoleCounts: { __proto__: null },
+      inputs,
+      // ArrayBuffer bytes of this evaluation (buffers of earlier ones are not counted)
+      abLive: 0,
+      abPeak: 0,
+      generation: 0,
+    };
+  }
+  let generation = 0;
+  let st = freshState({}, []);
+  // Realm-wide, so a late answer to an earlier evaluation's call finds nothing.
+  let nextHostId = 1;
 
   // ---- console -------------------------------------------------------------
   const consoleMax = ctl.consoleMax;
@@ -78,9 +102,9 @@
     if (t === "function") return "[Function " + (v.name || "(anonymous)") + "]";
     if (v === null) return "null";
     if (v instanceof ErrorCtor) return StringCtor(v.stack || v);
-    if (seen.has(v)) return "[Circular]";
+    if (ReflectApply(setHas, seen, [v])) return "[Circular]";
     if (depth > 4) return isArray(v) ? "[Array]" : "[Object]";
-    seen.add(v);
+    ReflectApply(setAdd, seen, [v]);
     let out;
     try {
       if (isArray(v)) {
@@ -102,7 +126,7 @@
         out += "}";
       }
     } finally {
-      seen.delete(v);
+      ReflectApply(setDelete, seen, [v]);
     }
     return out;
   }
@@ -116,11 +140,10 @@
     return text;
   }
   function emit(level, args) {
-    if (st.logs.length >= consoleMax) { st.logsDropped++; return; }
-    st.logs[st.logs.length] = [level, format(args)];
+    const s = st;
+    if (s.logs.length >= consoleMax) { s.logsDropped++; return; }
+    s.logs[s.logs.length] = [level, format(args)];
   }
-  const timers = { __proto__: null };
-  const counts = { __proto__: null };
   const con = {
     log: (...a) => emit("info", a),
     info: (...a) => emit("info", a),
@@ -130,22 +153,26 @@
     error: (...a) => emit("error", a),
     dir: (v) => emit("info", [v]),
     assert: (cond, ...a) => { if (!cond) emit("error", ["Assertion failed:", ...a]); },
-    time: (label = "default") => { timers[label] = DateNow(); },
+    time: (label = "default") => { st.consoleTimers[label] = DateNow(); },
     timeEnd: (label = "default") => {
-      if (label in timers) { emit("info", [label + ": " + (DateNow() - timers[label]) + "ms"]); delete timers[label]; }
+      const t = st.consoleTimers;
+      if (label in t) { emit("info", [label + ": " + (DateNow() - t[label]) + "ms"]); delete t[label]; }
     },
-    count: (label = "default") => { counts[label] = (counts[label] || 0) + 1; emit("info", [label + ": " + counts[label]]); },
+    count: (label = "default") => {
+      const c = st.consoleCounts;
+      c[label] = (c[label] || 0) + 1;
+      emit("info", [label + ": " + c[label]]);
+    },
   };
-  hide("console", con);
+  replace("console", con);
 
   // ---- timers ----------------------------------------------------------------
   // A plain list kept in (due, id) order; build scripts use a handful of timers.
-  let nextTimerId = 1;
-  const queue = [];
-  function schedule(t) {
+  // It belongs to the evaluation: a timer left pending is dropped with it.
+  function schedule(queue, t) {
     let i = queue.length;
     while (i > 0 && (queue[i - 1].due > t.due)) i--;
-    queue.splice(i, 0, t);
+    ReflectApply(arraySplice, queue, [i, 0, t]);
   }
   function addTimer(fn, delay, args, repeat) {
     if (typeof fn !== "function") {
@@ -153,53 +180,62 @@
     }
     let ms = NumberCtor(delay);
     if (!(ms >= 1) || ms > 2147483647) ms = repeat ? 1 : 0;
-    const t = { id: nextTimerId++, due: DateNow() + ms, ms, fn, args, repeat };
-    schedule(t);
+    const s = st;
+    const t = { id: s.nextTimerId++, due: DateNow() + ms, ms, fn, args, repeat };
+    schedule(s.timers, t);
     return t.id;
   }
   function clearTimer(id) {
+    const queue = st.timers;
     for (let i = 0; i < queue.length; i++) {
-      if (queue[i].id === id) { queue.splice(i, 1); return; }
+      if (queue[i].id === id) { ReflectApply(arraySplice, queue, [i, 1]); return; }
     }
   }
-  hide("setTimeout", (fn, delay, ...args) => addTimer(fn, delay, args, false));
-  hide("setInterval", (fn, delay, ...args) => addTimer(fn, delay, args, true));
-  hide("clearTimeout", (id) => clearTimer(id));
-  hide("clearInterval", (id) => clearTimer(id));
-  hide("queueMicrotask", (fn) => {
+  replace("setTimeout", function setTimeout(fn, delay, ...args) { return addTimer(fn, delay, args, false); });
+  fixed("setInterval", function setInterval(fn, delay, ...args) { return addTimer(fn, delay, args, true); });
+  replace("clearTimeout", function clearTimeout(id) { clearTimer(id); });
+  fixed("clearInterval", function clearInterval(id) { clearTimer(id); });
+  fixed("queueMicrotask", function queueMicrotask(fn) {
     if (typeof fn !== "function") throw new TypeError("queueMicrotask takes a function");
     ReflectApply(promiseThen, PromiseCtor.resolve(), [fn]);
   });
+  if ("__timer_manager" in G) replace("__timer_manager", undefined);
 
   // ---- ArrayBuffer / TypedArray cap -------------------------------------------
   // Backing stores live outside the V8 heap, so the hard heap limit does not see
   // them. Every constructor that can allocate one is wrapped and the bytes are
-  // counted; bytes come back when the garbage collector reclaims the buffer.
+  // counted against the running evaluation; they come back when the garbage
+  // collector reclaims the buffer (if that evaluation is still running).
   const abLimit = ctl.abLimit;
-  let abLive = 0;
-  let abPeak = 0;
   const accounted = new WeakSetCtor();
-  const reg = FinReg ? new FinReg((n) => { abLive -= n; }) : null;
+  const reg = FinReg ? new FinReg((h) => {
+    if (h.generation === st.generation) st.abLive -= h.n;
+  }) : null;
   function refuse(n, what) {
-    const msg = what + " of " + n + " bytes would take ArrayBuffer memory to " + (abLive + n) +
+    const s = st;
+    const msg = what + " of " + n + " bytes would take ArrayBuffer memory to " + (s.abLive + n) +
       " bytes, over the limit of " + abLimit + " bytes";
-    if (st.overLimit === null) st.overLimit = msg;
+    if (s.overLimit === null) s.overLimit = msg;
     throw new RangeError(msg);
   }
   function reserve(n, what) {
     n = NumberCtor(n);
     // the real constructor reports a bad length
     if (!(n >= 0)) return;
-    if (abLive + n > abLimit) refuse(n, what);
+    if (st.abLive + n > abLimit) refuse(n, what);
+  }
+  function grew(n) {
+    const s = st;
+    s.abLive += n;
+    if (s.abLive > s.abPeak) s.abPeak = s.abLive;
   }
   function account(buf) {
     if (buf === null || typeof buf !== "object" || ReflectApply(weakHas, accounted, [buf])) return;
     ReflectApply(weakAdd, accounted, [buf]);
     const n = buf.byteLength;
-    abLive += n;
-    if (abLive > abPeak) abPeak = abLive;
-    if (reg) reg.register(buf, n);
-    if (abLive > abLimit) refuse(0, "ArrayBuffer");
+    grew(n);
+    if (reg) reg.register(buf, { n, generation: st.generation });
+    if (st.abLive > abLimit) refuse(0, "ArrayBuffer");
   }
   const guardCtor = (function guardCtor(name, sizeOf, bufferOf) {
     const Orig = G[name];
@@ -214,11 +250,10 @@
     });
     // species lookups (slice, map, subarray...) go through prototype.constructor
     defineProperty(Orig.prototype, "constructor", { value: P, writable: true, enumerable: false, configurable: true });
-    hide(name, P);
+    defineProperty(G, name, { value: P, writable: true, enumerable: false, configurable: true });
   });
   const bufSize = (args) => args[0];
   guardCtor("ArrayBuffer", bufSize, (b) => b);
-  guardCtor("SharedArrayBuffer", bufSize, (b) => b);
   const typed = ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array",
     "Int32Array", "Uint32Array", "Float16Array", "Float32Array", "Float64Array",
     "BigInt64Array", "BigUint64Array"];
@@ -243,7 +278,7 @@
         if (grow > 0) reserve(grow, what);
         const r = ReflectApply(orig, this, args);
         if (r && typeof r === "object" && r !== this) account(r);
-        else if (grow > 0) { abLive += grow; if (abLive > abPeak) abPeak = abLive; }
+        else if (grow > 0) grew(grow);
         return r;
       },
       writable: true, enumerable: false, configurable: true,
@@ -253,7 +288,6 @@
   guardMethod(ArrayBuffer.prototype, "resize", growBy, "ArrayBuffer.resize");
   guardMethod(ArrayBuffer.prototype, "transfer", (b, a) => a.length ? NumberCtor(a[0]) : b.byteLength, "ArrayBuffer.transfer");
   guardMethod(ArrayBuffer.prototype, "transferToFixedLength", (b, a) => a.length ? NumberCtor(a[0]) : b.byteLength, "ArrayBuffer.transfer");
-  if (typeof SharedArrayBuffer === "function") guardMethod(SharedArrayBuffer.prototype, "grow", growBy, "SharedArrayBuffer.grow");
   // Static constructors that make a new buffer without calling `this`: the
   // input string is already in the heap, so counting after the fact is enough.
   const U8 = G.Uint8Array;
@@ -307,9 +341,6 @@
     },
     writable: true, enumerable: false, configurable: true,
   });
-  // WebAssembly memories and instances allocate outside both limits; build
-  // scripts have no use for them, so they are not offered.
-  delete G.WebAssembly;
 
   // ---- result conversion --------------------------------------------------------
   function where(path) { return path === "" ? "the result" : "result" + path; }
@@ -318,6 +349,9 @@
     e.zakoConversion = true;
     return e;
   }
+  const identifierKey = /^[A-Za-z_$][\w$]*$/;
+  const regexpTest = RegExp.prototype.test;
+  const stringSlice = String.prototype.slice;
   // Returns JSON text; NaN and ±Infinity are written as Python's json reads them.
   const toJson = (function toJson(v, path, stack) {
     switch (typeof v) {
@@ -354,7 +388,7 @@
       }
       const tag = ReflectApply(ObjectToString, v, []);
       if (tag !== "[object Object]" && tag !== "[object Arguments]") {
-        const kind = tag.slice(8, -1);
+        const kind = ReflectApply(stringSlice, tag, [8, -1]);
         if (v instanceof PromiseCtor || kind === "Promise") throw convError(path, "a Promise", "await it before returning");
         if (ArrayBufferIsView(v) || kind === "ArrayBuffer" || kind === "SharedArrayBuffer") {
           throw convError(path, "a " + kind, "use Array.from(x)");
@@ -370,7 +404,8 @@
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i];
         if (i) out += ",";
-        out += stringify(k) + ":" + toJson(v[k], path + (/^[A-Za-z_$][\w$]*$/.test(k) ? "." + k : "[" + stringify(k) + "]"), stack);
+        const step = ReflectApply(regexpTest, identifierKey, [k]) ? "." + k : "[" + stringify(k) + "]";
+        out += stringify(k) + ":" + toJson(v[k], path + step, stack);
       }
       return out + "}";
     } finally {
@@ -401,23 +436,60 @@
     const holder = {};
     ErrorCtor.captureStackTrace(holder, throwSite);
     // drop the "Error" head, keep the frames
-    st.throwSite = StringCtor(holder.stack).slice(5);
+    st.throwSite = ReflectApply(stringSlice, StringCtor(holder.stack), [5]);
     st.throwValue = v;
     return v;
   }
   fixed("__zako_throw_site", throwSite);
 
+  // Compiles a plain script's body on its own (nothing runs): a body that
+  // would close the host's wrapper and go on at the top level is refused
+  // before any of it runs.
+  const AsyncFunctionCtor = (async function () {}).constructor;
+  const SyntaxErrorCtor = SyntaxError;
+  fixed("__zako_check_body", (function checkBody(source) {
+    try { new AsyncFunctionCtor(source); }
+    catch (e) {
+      if (e instanceof SyntaxErrorCtor) throw new SyntaxErrorCtor("zako-body-check: " + e.message);
+      throw e;
+    }
+  }));
+
   // ---- host protocol ----------------------------------------------------------------
-  hide("executionContext", ctl.inputsJson === null ? {} : jsonParse(ctl.inputsJson));
+  // The inputs of the running evaluation; an accessor, since the global object
+  // is frozen and each evaluation has its own.
+  defineProperty(G, "executionContext", {
+    get: function executionContext() { return st.inputs; },
+    enumerable: false,
+    configurable: false,
+  });
+
+  // Starts an evaluation: everything the previous one left (timers, host
+  // calls, console state, buffers counted) is dropped here.
+  fixed("__zako_begin", (function begin(inputsJson, hostNames) {
+    generation++;
+    st = freshState(inputsJson === null ? {} : jsonParse(inputsJson), hostNames || []);
+    st.generation = generation;
+    return "zako:begun";
+  }));
 
   fixed("__zako_start", (function (body) {
-    if (st.started) throw new ErrorCtor("__zako_start may be called only once");
-    st.started = true;
+    const s = st;
+    if (s.started) throw new ErrorCtor("__zako_start may be called only once");
+    s.started = true;
+    // Host functions are the body's parameters, in the order begin named them:
+    // the global object is frozen, so they cannot be globals.
+    const names = s.hostNames;
+    const stubs = [];
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      stubs[i] = (...args) => hostCall(name, args);
+    }
     let p;
-    try { p = body.call(G); } catch (e) { st.done = 2; st.value = e; return "zako:started"; }
-    ReflectApply(promiseThen, p, [
-      (v) => { st.done = 1; st.value = v; },
-      (e) => { st.done = 2; st.value = e; },
+    try { p = ReflectApply(body, G, stubs); } catch (e) { s.done = 2; s.value = e; return "zako:started"; }
+    ReflectApply(promiseThen, PromiseCtor.resolve(p), [
+      (v) => { s.done = 1; s.value = v; },
+      (e) => { s.done = 2; s.value = e; },
     ]);
     return "zako:started";
   }));
@@ -427,37 +499,39 @@
   // drain when the host's eval returns), which is why each step runs at most
   // one timer callback.
   fixed("__zako_step", (function (transform) {
-    const r = { logs: st.logs, dropped: st.logsDropped, ab: abPeak };
-    st.logs = [];
-    st.logsDropped = 0;
-    if (hostRequests.length) r.host = hostRequests.splice(0, hostRequests.length);
-    if (!st.started) { r.s = "nostart"; return stringify(r); }
-    if (st.overLimit !== null) { r.s = "heap"; r.msg = st.overLimit; return stringify(r); }
-    if (st.uncaught !== null) { r.s = "throw"; r.err = describe(st.uncaught.e); return stringify(r); }
-    if (st.done === 2) { r.s = "throw"; r.err = describe(st.value); return stringify(r); }
-    if (st.done === 1) {
+    const s = st;
+    const r = { logs: s.logs, dropped: s.logsDropped, ab: s.abPeak };
+    s.logs = [];
+    s.logsDropped = 0;
+    if (s.hostRequests.length) r.host = ReflectApply(arraySplice, s.hostRequests, [0, s.hostRequests.length]);
+    if (!s.started) { r.s = "nostart"; return stringify(r); }
+    if (s.overLimit !== null) { r.s = "heap"; r.msg = s.overLimit; return stringify(r); }
+    if (s.uncaught !== null) { r.s = "throw"; r.err = describe(s.uncaught.e); return stringify(r); }
+    if (s.done === 2) { r.s = "throw"; r.err = describe(s.value); return stringify(r); }
+    if (s.done === 1) {
       let json;
       try {
-        const v = typeof transform === "function" ? transform(st.value) : st.value;
+        const v = typeof transform === "function" ? transform(s.value) : s.value;
         json = toJson(v, "", new SetCtor());
       } catch (e) {
         if (e && e.zakoConversion) { r.s = "conv"; r.msg = e.message; return stringify(r); }
         r.s = "throw"; r.err = describe(e); return stringify(r);
       }
       r.s = "ok";
-      return stringify(r).slice(0, -1) + ",\"value\":" + json + "}";
+      return ReflectApply(stringSlice, stringify(r), [0, -1]) + ",\"value\":" + json + "}";
     }
+    const queue = s.timers;
     if (queue.length === 0) {
-      r.s = st.hostPending > 0 ? "wait" : "deadlock";
+      r.s = s.hostPending > 0 ? "wait" : "deadlock";
       return stringify(r);
     }
     const t = queue[0];
     const now = DateNow();
     if (t.due > now) { r.s = "sleep"; r.ms = t.due - now; return stringify(r); }
-    queue.splice(0, 1);
-    if (t.repeat) { t.due = now + t.ms; schedule(t); }
+    ReflectApply(arraySplice, queue, [0, 1]);
+    if (t.repeat) { t.due = now + t.ms; schedule(queue, t); }
     try { ReflectApply(t.fn, G, t.args); }
-    catch (e) { if (st.uncaught === null) st.uncaught = { e }; }
+    catch (e) { if (s.uncaught === null) s.uncaught = { e }; }
     r.s = "ran";
     return stringify(r);
   }));
@@ -466,33 +540,27 @@
   // `__zako_host(name, ...args)` returns a promise; the request leaves with the
   // next host step (as JSON) and is answered by `__zako_host_settle`. While one
   // is outstanding, a pending promise is not a deadlock.
-  const hostRequests = [];
-  const hostWaiting = { __proto__: null };
-  let nextHostId = 1;
   const hostCall = (function hostCall(name, args) {
     const argsJson = toJson(args, "", new SetCtor());
+    const s = st;
     return new PromiseCtor((resolve, reject) => {
       const id = nextHostId++;
-      hostWaiting[id] = [resolve, reject];
-      st.hostPending++;
-      hostRequests[hostRequests.length] = [id, StringCtor(name), argsJson];
+      s.hostWaiting[id] = [resolve, reject];
+      s.hostPending++;
+      s.hostRequests[s.hostRequests.length] = [id, StringCtor(name), argsJson];
     });
   });
   fixed("__zako_host", (name, ...args) => hostCall(name, args));
   fixed("__zako_host_settle", (function (id, ok, json) {
-    const w = hostWaiting[id];
+    const s = st;
+    const w = s.hostWaiting[id];
     if (w === undefined) return;
-    delete hostWaiting[id];
-    st.hostPending--;
+    delete s.hostWaiting[id];
+    s.hostPending--;
     const v = jsonParse(json);
     if (ok) { w[0](v); return; }
     const e = new ErrorCtor(v.message);
-    e.name = v.name;
+    defineProperty(e, "name", { value: v.name, writable: true, enumerable: false, configurable: true });
     w[1](e);
   }));
-  const names = ctl.hostNames || [];
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i];
-    hide(name, (...args) => hostCall(name, args));
-  }
 })

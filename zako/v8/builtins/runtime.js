@@ -26,11 +26,9 @@
       finishers.push(fn);
     },
     // "file:line" of the innermost caller outside the zako: builtins.
+    // (Error.stackTraceLimit is frozen at a depth that reaches past helpers.)
     location() {
-      const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 50;
       const stack = String(new Error().stack || "");
-      Error.stackTraceLimit = limit;
       for (const line of stack.split("\n").slice(1)) {
         const m = LOCATION.exec(line.trim());
         if (m && !m[1].startsWith("zako:") && m[1] !== "<anonymous>") return m[1] + ":" + m[2];

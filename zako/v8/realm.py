@@ -1,0 +1,103 @@
+"""``Realm``: one mini-racer context (one V8 isolate), locked down, that
+serves many evaluations.
+
+A realm is made in three steps, each bounded by a deadline:
+
+1. the isolate is created (under a process-wide lock, see below) with the
+   hard heap limit set;
+2. ``prelude.js`` installs the host protocol, timers, console and the
+   ArrayBuffer cap, then any engine code the realm needs (the module
+   registry) is evaluated;
+3. ``lockdown.js`` removes nondeterministic APIs and freezes every object
+   reachable from the global object.
+
+After that, nothing an evaluation can reach is shared and mutable: each
+evaluation starts with ``__zako_begin`` (fresh timers, console state, host
+calls, inputs) and builds its own objects. A realm whose execution was
+terminated (timeout, heap limit, cancellation) is closed, never reused.
+
+mini-racer is used through its public API only (``py_mini_racer.mini_racer``
+with our event loop, ``init_mini_racer``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from py_mini_racer import JSEvalException, MiniRacer, init_mini_racer, mini_racer
+
+from .errors import V8Error
+
+__all__ = ["Realm", "open_racer", "STACK_TRACE_LIMIT"]
+
+#: Frames kept in stacks; the builtins' location() looks past helper frames.
+STACK_TRACE_LIMIT = 50
+#: Deadline for building a realm (prelude, engine code, lockdown).
+_SETUP_TIMEOUT_S = 30.0
+
+# V8 sets up its process-wide pointer-compression cage and pools when the
+# first isolate is created; two threads doing that at once abort the process
+# ("Check failed: !IsConfigurablePoolInitialized()"). Isolates are created
+# and freed one at a time: it costs nothing next to an evaluation, and a
+# realm is made once per worker.
+_isolate_lock = threading.Lock()
+
+
+@functools.cache
+def _source(name: str) -> str:
+    return Path(__file__).with_name(name).read_text(encoding="utf-8").strip().rstrip(";")
+
+
+def open_racer(loop: Any) -> tuple[AbstractContextManager[MiniRacer], MiniRacer]:
+    """A new isolate driven by ``loop``: (its context manager, the MiniRacer)."""
+    with _isolate_lock:
+        init_mini_racer(ignore_duplicate_init=True)
+        cm = mini_racer(loop)
+        return cm, cm.__enter__()
+
+
+def close_racer(cm: AbstractContextManager[MiniRacer]) -> None:
+    with _isolate_lock:
+        cm.__exit__(None, None, None)
+
+
+class Realm:
+    """A locked-down context. Not thread-safe: one evaluation at a time
+    (the engine hands a realm to one caller until it is released)."""
+
+    __slots__ = ("cm", "racer", "extras_key", "evaluations", "closed", "frozen_objects", "__weakref__")
+
+    def __init__(self, loop: Any, *, heap_limit_bytes: int, console_max: int, extras: list[str]) -> None:
+        self.cm, self.racer = open_racer(loop)
+        self.extras_key = tuple(extras)
+        self.evaluations = 0
+        self.closed = False
+        try:
+            self.racer.set_hard_memory_limit(heap_limit_bytes)
+            ctl = json.dumps({"abLimit": heap_limit_bytes, "consoleMax": console_max})
+            self._setup(f"({_source('prelude.js')})({ctl});\n//# sourceURL=zako:prelude", "the prelude")
+            for i, extra in enumerate(extras):
+                self._setup(extra, f"extra prelude #{i}")
+            lock_ctl = json.dumps({"stackTraceLimit": STACK_TRACE_LIMIT})
+            frozen = self._setup(f"({_source('lockdown.js')})({lock_ctl});\n//# sourceURL=zako:lockdown", "lockdown")
+            self.frozen_objects = int(frozen) if isinstance(frozen, (int, float)) else 0
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self, code: str, what: str) -> Any:
+        try:
+            return self.racer.eval(code, timeout_sec=_SETUP_TIMEOUT_S)
+        except JSEvalException as exc:
+            raise V8Error(f"{what} failed while setting up a V8 context", exception=str(exc)) from None
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        close_racer(self.cm)
