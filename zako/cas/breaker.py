@@ -30,6 +30,12 @@ _log = logging.getLogger("zako.cache")
 DEFAULT_MAX_FAILURES = 3
 
 
+def _counted(n: int, kind: str) -> str:
+    # "18 blob writes (flush deadline)": the plural goes before any qualifier.
+    base, paren, rest = kind.partition(" (")
+    return f"{n} {base}{'s' if n != 1 else ''}{paren}{rest}"
+
+
 class CacheHealth:
     """Thread-safe counters for one load; see the module doc.
 
@@ -118,15 +124,14 @@ class CacheHealth:
     def _summary_locked(self) -> str | None:
         if not self.failures and not self.skipped_counts:
             return None
-        skipped = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}"
-                            for kind, n in sorted(self.skipped_counts.items()))
+        skipped = ", ".join(_counted(n, kind) for kind, n in sorted(self.skipped_counts.items()))
         if self.open:
             text = f"{self.name} switched off for the rest of this load: {self.reason}"
         elif self.failures:
             text = (f"{self.name}: {self.failures} request{'s' if self.failures != 1 else ''} failed "
                     f"(treated as cache misses), the last: {self.last_failure}")
         else:
-            text = f"{self.name}: not every request was made"
+            text = f"{self.name}: not every upload was sent"
         if skipped:
             text += f"; skipped: {skipped}"
         return text
@@ -144,6 +149,6 @@ class CacheHealth:
             self._log.warning("%s", warning)
         if corrupt:
             total = sum(corrupt.values())
-            parts = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(corrupt.items()))
+            parts = ", ".join(_counted(n, kind) for kind, n in sorted(corrupt.items()))
             self._log.info("repaired %d corrupt local cache entr%s (%s): each was dropped and "
                            "treated as a miss", total, "y" if total == 1 else "ies", parts)
