@@ -7,11 +7,12 @@ when loading stops.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..exceptions import ZakoError
 
-__all__ = ["Problem", "LoadFailed", "ManifestError", "KINDS"]
+__all__ = ["Problem", "LoadFailed", "ManifestError", "KINDS", "show_path", "escape_controls"]
 
 # Every kind a problem can have; tests and the JSON report use these names.
 KINDS = (
@@ -25,8 +26,27 @@ KINDS = (
     "duplicate-target",
     "missing-dep",
     "bad-label",
-    "bad-path",  # a src outside its package, absolute, malformed, or missing
+    "bad-path",  # a src outside its package or the project, absolute, malformed, or missing
+    "cycle",  # targets that depend on themselves, directly or through others
 )
+
+
+def show_path(path: str) -> str:
+    """``path`` as printed in one-line messages: as it is when every
+    character prints, else its ``repr``. A newline or an escape sequence in
+    a file name must not split an error line or drive the terminal."""
+    return path if path.isprintable() else repr(path)
+
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with C0/C1 control characters written as ``repr`` escapes
+    (``\\n``, ``\\x1b``), so a message always stays on its line."""
+    if not _CONTROLS.search(text):
+        return text
+    return _CONTROLS.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +63,11 @@ class Problem:
     package: str | None = None
 
     def location(self) -> str:
-        return f"{self.file}:{self.line}" if self.line else self.file
+        file = show_path(self.file)
+        return f"{file}:{self.line}" if self.line else file
 
     def format(self, *, with_stack: bool = True) -> str:
-        text = f"{self.location()}: error[{self.kind}]: {self.message}"
+        text = f"{self.location()}: error[{self.kind}]: {escape_controls(self.message)}"
         if with_stack and self.stack:
             stack = "\n".join("    " + line for line in self.stack.strip().splitlines())
             text += "\n" + stack

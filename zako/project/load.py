@@ -40,6 +40,7 @@ from blake3 import blake3
 from ..exceptions import PathError
 from ._paths import neutral_path
 from .cache_key import FileDigests, graph_key, result_key
+from .cycles import find_cycles
 from .discovery import PackageEntry, discover
 from .errors import LoadFailed, ManifestError, Problem
 from .globs import GlobError, PackageFiles
@@ -423,7 +424,7 @@ class _Loader:
         script = entry.build_file
         pkg = entry.path
         pkg_dir = os.path.join(self.root, *pkg.split("/")) if pkg != "." else self.root
-        files = PackageFiles(pkg_dir)
+        files = PackageFiles(pkg_dir, project_root=self.root)
         text = None
         targets: list[Target] = []
         names: dict[str, int | None] = {}
@@ -514,44 +515,68 @@ class _Loader:
             raise _BadSrc(f"src {src!r} leaves its package")
         if not files.contains(rel):
             raise _BadSrc(f"src {src!r} does not exist in the package (or lies in a subpackage)")
+        refusal = files.outside_link(rel)
+        if refusal is not None:
+            raise _BadSrc("src " + refusal)
         return rel
 
+    def _dep_line(self, pkg_path: str, build_file: str, target: Target, dep: str) -> int | None:
+        """Line of the declared dep text that names ``dep`` (a full label) in
+        ``target``'s deps, else the target's own line."""
+        name = self.interner.resolve(target.label).rsplit(":", 1)[1]
+        text = self._source(build_file)
+        for cand in self._dep_texts.get((pkg_path, name), []):
+            try:
+                if str(Label.parse(cand, pkg_path)) == dep:
+                    return _line_of(text, cand, target.line) or target.line
+            except LabelError:
+                pass
+        return target.line
+
     def check_deps(self, packages: list[Package], entries: dict[str, PackageEntry]) -> None:
+        """Every dep names a target, and no target depends on itself,
+        directly or through others (one problem per cycle, at the dep that
+        closes it). Cost: linear in targets plus deps."""
         interner = self.interner
-        known = set()
-        for p in packages:
-            for t in p.targets:
-                known.add(t.label)
-        missing: list[Problem] = []
+        # node number of each target, in package then label order, so each
+        # cycle is reported from its first label
+        node_of: dict[int, int] = {}
+        nodes: list[tuple[Package, str, Target]] = []
         for p in packages:
             path = interner.resolve(p.path)
             for t in p.targets:
-                for key in t.deps:
-                    if int(key) in known:
-                        continue
-                    dep = interner.resolve(int(key))
-                    label = interner.resolve(t.label)
-                    name = label.rsplit(":", 1)[1]
-                    line = t.line
-                    raw = self._dep_texts.get((path, name), [])
-                    text = self._source(p.build_file)
-                    for cand in raw:
-                        try:
-                            if str(Label.parse(cand, path)) == dep:
-                                line = _line_of(text, cand, t.line) or line
-                                break
-                        except LabelError:
-                            pass
-                    dep_label = Label.parse(dep)
-                    if dep_label.package in entries:
-                        why = f"package //{'' if dep_label.package == '.' else dep_label.package} has no target {dep_label.name!r}"
-                    else:
-                        why = f"there is no package {dep_label.package!r}"
-                    missing.append(
-                        Problem("missing-dep", p.build_file, line, f"target {label} depends on {dep}, but {why}", package=path)
-                    )
+                node_of[t.label] = len(nodes)
+                nodes.append((p, path, t))
+        missing: list[Problem] = []
+        succ: list[list[int]] = []
+        for p, path, t in nodes:
+            out = []
+            for key in t.deps.tolist():
+                node = node_of.get(key)
+                if node is not None:
+                    out.append(node)
+                    continue
+                dep = interner.resolve(key)
+                label = interner.resolve(t.label)
+                line = self._dep_line(path, p.build_file, t, dep)
+                dep_label = Label.parse(dep)
+                if dep_label.package in entries:
+                    why = f"package //{'' if dep_label.package == '.' else dep_label.package} has no target {dep_label.name!r}"
+                else:
+                    why = f"there is no package {dep_label.package!r}"
+                missing.append(
+                    Problem("missing-dep", p.build_file, line, f"target {label} depends on {dep}, but {why}", package=path)
+                )
+            succ.append(out)
         for problem in missing:
             self.problem(problem)
+        for cycle in find_cycles(succ):
+            labels = [interner.resolve(nodes[i][2].label) for i in cycle]
+            p, path, t = nodes[cycle[-1]]
+            line = self._dep_line(path, p.build_file, t, labels[0])
+            self.problem(
+                Problem("cycle", p.build_file, line, "cycle in dependency graph: " + " -> ".join(labels + labels[:1]), package=path)
+            )
 
 
 class _BadSrc(ValueError):
