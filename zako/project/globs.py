@@ -160,16 +160,22 @@ class PackageFiles:
     ``root`` is the absolute package directory. The listing skips
     ``node_modules``, ``.git`` and dot-directories and does not descend into
     subpackages; symlinked directories are not followed (a glob must not
-    reach outside the project through a link). Cost: one ``scandir`` per
-    directory, on first use.
+    reach outside the project through a link). With ``project_root``, a
+    file that is a symlink is resolved, and one whose real path lies
+    outside the (real) project root is refused when a src names it or a
+    glob matches it, like an import through such a link. Cost: one
+    ``scandir`` per directory, on first use, plus one ``realpath`` per
+    symlinked file.
     """
 
-    __slots__ = ("root", "_files", "_file_set")
+    __slots__ = ("root", "project_root", "_files", "_file_set", "_outside")
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, project_root: str | None = None) -> None:
         self.root = root
+        self.project_root = _real_root(project_root) if project_root is not None else None
         self._files: list[str] | None = None
         self._file_set: frozenset[str] | None = None
+        self._outside: dict[str, str] = {}  # package-relative link -> its real path outside the root
 
     @property
     def files(self) -> list[str]:
@@ -195,6 +201,10 @@ class PackageFiles:
                     continue
                 self._walk(entry.path, prefix + name + "/", out, top=False)
             elif entry.is_file():
+                if self.project_root is not None and entry.is_symlink():
+                    real = os.path.realpath(entry.path)
+                    if not _inside(real, self.project_root):
+                        self._outside[prefix + name] = real
                 out.append(prefix + name)
 
     def contains(self, rel: str) -> bool:
@@ -203,9 +213,20 @@ class PackageFiles:
             self._file_set = frozenset(self.files)
         return rel in self._file_set
 
+    def outside_link(self, rel: str) -> str | None:
+        """The message refusing ``rel`` when it is a link to a file outside
+        the project root, else None."""
+        if self._files is None:
+            self.files
+        real = self._outside.get(rel)
+        if real is None:
+            return None
+        return f"{rel!r} is a link to {real!r}, outside the project root {self.project_root!r}; srcs must stay inside the root"
+
     def expand(self, include: Sequence[str], exclude: Iterable[str] = ()) -> list[str]:
         """Package-relative paths matching any ``include`` and no ``exclude``,
-        sorted and without duplicates. Raises ``GlobError`` for a bad pattern."""
+        sorted and without duplicates. Raises ``GlobError`` for a bad pattern
+        or a match that links outside the project root."""
         if isinstance(include, str):
             include = [include]
         inc = [compile_pattern(p) for p in include]
@@ -216,4 +237,18 @@ class PackageFiles:
         for rel in self.files:
             if any(r.match(rel) for r in inc) and not any(r.match(rel) for r in exc):
                 out.append(rel)
+        if self._outside:
+            for rel in out:
+                refusal = self.outside_link(rel)
+                if refusal is not None:
+                    raise GlobError(refusal)
         return out
+
+
+@lru_cache(maxsize=64)
+def _real_root(root: str) -> str:
+    return os.path.realpath(root)
+
+
+def _inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root if root.endswith(os.sep) else root + os.sep)
