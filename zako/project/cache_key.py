@@ -53,6 +53,7 @@ class FileDigests:
         self.real_root = os.path.realpath(root)
         self._memo: dict[str, str | None] = {}
         self._seen: dict[str, str] = {}
+        self._dirs: dict[str, str] = {}  # real paths of directories, for observe
         self._lock = threading.Lock()
         self.reads = 0
 
@@ -61,7 +62,7 @@ class FileDigests:
         if seen is None:
             from ..v8.loader import observe_path  # the engine layer loads lazily
 
-            seen = observe_path(os.path.normpath(os.path.join(self.real_root, rel)), self.real_root)
+            seen = observe_path(os.path.normpath(os.path.join(self.real_root, rel)), self.real_root, self._dirs)
             self._seen[rel] = seen  # a racing duplicate stat gives the same answer
         return seen
 

@@ -84,15 +84,39 @@ class ModuleGraph:
 _CONFLICT = "conflict"
 
 
-def _observe(path: str, root: str) -> tuple[str, str | None]:
+def _observe(path: str, root: str, dirs: dict[str, str] | None = None) -> tuple[str, str | None]:
+    # lstat first: for the common non-link file it is the only call needed
+    # besides the (memoized) real paths of its directories.
     try:
-        mode = os.stat(path).st_mode
+        mode = os.lstat(path).st_mode
+        link = stat.S_ISLNK(mode)
+        if link:
+            mode = os.stat(path).st_mode
     except (OSError, ValueError):  # what os.path.isfile treats as "not a file"
         return "missing", None
     if stat.S_ISREG(mode):
-        real = os.path.realpath(path)
+        if link or dirs is None:
+            real = os.path.realpath(path)
+        else:
+            # With ``dirs`` (directory -> real path, for one state of the
+            # tree) each directory costs one lstat once, instead of one per
+            # component for every file as in realpath.
+            parent, name = os.path.split(path)
+            real = os.path.join(_real_dir(parent, dirs), name)
         return "file:" + _rel(real, root), real
     return ("dir" if stat.S_ISDIR(mode) else "other"), None
+
+
+def _real_dir(directory: str, dirs: dict[str, str]) -> str:
+    real = dirs.get(directory)
+    if real is None:
+        parent, name = os.path.split(directory)
+        if not name or parent == directory or os.path.islink(directory):
+            real = os.path.realpath(directory)
+        else:
+            real = os.path.join(_real_dir(parent, dirs), name)
+        dirs[directory] = real
+    return real
 
 
 def _rel(path: str, root: str) -> str:
@@ -104,13 +128,14 @@ def _rel(path: str, root: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def observe_path(path: str, root: str) -> str:
-    """What module resolution sees at ``path`` (absolute) in the project
-    whose real root is ``root``: ``"missing"``, ``"dir"``, ``"other"``, or
-    ``"file:<root-relative real path>"`` (a symlink anywhere on the way shows
-    as the file it leads to, so re-pointing it changes the observation).
-    Cost: one ``stat``, plus a ``realpath`` for a file."""
-    return _observe(path, root)[0]
+def observe_path(path: str, root: str, dirs: dict[str, str] | None = None) -> str:
+    """What module resolution sees at ``path`` (a normalized absolute path)
+    in the project whose real root is ``root``: ``"missing"``, ``"dir"``,
+    ``"other"``, or ``"file:<root-relative real path>"`` (a symlink anywhere
+    on the way shows as the file it leads to, so re-pointing it changes the
+    observation). ``dirs``: a memo of directories' real paths, valid while
+    the tree does not change (one load). Cost: one or two ``lstat``."""
+    return _observe(path, root, dirs)[0]
 
 
 @functools.cache
