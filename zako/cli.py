@@ -16,8 +16,9 @@ import sys
 
 from . import __version__
 from ._impl import IMPLEMENTATION
+from .exceptions import ZakoError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "CacheDirError"]
 
 _EPILOG = """\
 examples:
@@ -30,6 +31,37 @@ examples:
   zako cache stats                         what the local cache holds
   zako cache clear                         empty it
 """
+
+
+class CacheDirError(ZakoError, ValueError):
+    """The cache directory, or its ``cas/`` or ``ac/`` part, exists and is
+    not a directory (or cannot be created below a file). Names the path."""
+
+
+def _show(path: str) -> str:
+    from .project.errors import show_path
+
+    return show_path(path)
+
+
+def _check_cache_dir(root: str) -> None:
+    """Raise ``CacheDirError`` before anything writes under ``root``: the
+    store would otherwise fail deep inside with a bare ``OSError``."""
+    probe = root
+    while not os.path.lexists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return
+        probe = parent
+    if not os.path.isdir(probe):
+        if probe == root:
+            raise CacheDirError(f"cache directory {root!r} is not a directory")
+        raise CacheDirError(f"cache directory {root!r} cannot be created: {probe!r} is not a directory")
+    if probe == root:
+        for part in _CACHE_PARTS:
+            path = os.path.join(root, part)
+            if os.path.lexists(path) and not os.path.isdir(path):
+                raise CacheDirError(f"cache directory {root!r} is unusable: {path!r} is not a directory")
 
 
 def _version_text() -> str:
@@ -65,7 +97,8 @@ def _setup_logging(verbosity: int) -> None:
 def _cmd_load(args: argparse.Namespace) -> int:
     from .global_state import GlobalState
     from .project.errors import LoadFailed
-    from .project.report import ProgressBar, format_problems, format_summary, to_json_text
+    from .project.load import peak_rss_bytes
+    from .project.report import ProgressBar, format_problems, format_summary, write_json
 
     verbosity = -1 if args.quiet else (1 if args.verbose else 0)
     _setup_logging(verbosity)
@@ -79,11 +112,16 @@ def _cmd_load(args: argparse.Namespace) -> int:
         if not args.remote_timeout > 0 or not args.remote_flush_timeout >= 0:
             raise ValueError("--remote-timeout must be > 0 and --remote-flush-timeout >= 0, got "
                              f"{args.remote_timeout} and {args.remote_flush_timeout}")
+        _check_cache_dir(_cache_dir(args))
         state = GlobalState(cache_dir=args.cache_dir, remote_cache=args.remote_cache, jobs=args.jobs,
                             timeout_s=args.timeout, remote_timeout_s=args.remote_timeout,
-                            remote_flush_timeout_s=args.remote_flush_timeout)
+                            remote_flush_timeout_s=args.remote_flush_timeout, isolation=args.isolation)
     except ValueError as e:
         print(f"zako load: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # an unwritable cache directory, most likely: one line, not a traceback
+        where = f"{e.filename!r}: " if e.filename else ""
+        print(f"zako load: cannot start: {where}{e.strerror or e}", file=sys.stderr)
         return 2
     with state:
         bar = None
@@ -103,8 +141,11 @@ def _cmd_load(args: argparse.Namespace) -> int:
         if bar:
             bar.close()
         if args.json:
-            print(to_json_text(result, state.interner))
+            write_json(result, state.interner, sys.stdout)
         elif not args.quiet:
+            # The process's peak so far, not the load's: reading it last
+            # counts everything the command held before printing.
+            result.stats["peak_rss_bytes"] = peak_rss_bytes()
             print(format_summary(result, verbose=args.verbose))
         if args.verbose and not args.json:
             report = state.memory_report()
@@ -141,6 +182,11 @@ def _cmd_cache_stats(args: argparse.Namespace) -> int:
     from .project.report import format_bytes
 
     root = _cache_dir(args)
+    try:
+        _check_cache_dir(root)
+    except CacheDirError as e:
+        print(f"zako cache stats: {e}", file=sys.stderr)
+        return 2
     stats = {"cache_dir": root}
     for part in _CACHE_PARTS:
         files, size = _dir_size(os.path.join(root, part))
@@ -148,7 +194,7 @@ def _cmd_cache_stats(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(stats, indent=2))
     else:
-        print(f"cache dir     {root}")
+        print(f"cache dir     {_show(root)}")
         print(f"  blobs       {stats['cas']['entries']} ({format_bytes(stats['cas']['bytes'])})")
         print(f"  results     {stats['ac']['entries']} ({format_bytes(stats['ac']['bytes'])})")
     return 0
@@ -156,6 +202,11 @@ def _cmd_cache_stats(args: argparse.Namespace) -> int:
 
 def _cmd_cache_clear(args: argparse.Namespace) -> int:
     root = _cache_dir(args)
+    try:
+        _check_cache_dir(root)
+    except CacheDirError as e:
+        print(f"zako cache clear: {e}", file=sys.stderr)
+        return 2
     removed = 0
     # Only the parts zako writes: a mistaken --cache-dir must not wipe a user's files.
     for part in _CACHE_PARTS:
@@ -163,7 +214,7 @@ def _cmd_cache_clear(args: argparse.Namespace) -> int:
         if os.path.isdir(path):
             removed += _dir_size(path)[0]
             shutil.rmtree(path)
-    print(f"removed {removed} cache entries from {root}")
+    print(f"removed {removed} cache entries from {_show(root)}")
     return 0
 
 
@@ -209,6 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--remote-flush-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="how long the end of a load waits for queued uploads (default 10)")
     p.add_argument("--jobs", "-j", type=_positive_int, metavar="N", help="V8 workers (default: cpu count)")
+    p.add_argument("--isolation", choices=("realm", "isolate"), default="realm",
+                   help="realm (default): each V8 worker keeps one locked-down context and gives every "
+                        "evaluation fresh module instances; isolate: a new V8 isolate per evaluation "
+                        "(slower, same results)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                    help="time limit of one script evaluation (default 30)")
     loud = p.add_mutually_exclusive_group()

@@ -84,7 +84,11 @@ class GlobalState:
       end of a load waits for uploads still queued.
     - ``jobs``: V8 (and transpiler) worker threads; default: the cpu count
       of the resource pool.
-    - ``heap_limit_bytes`` / ``timeout_s``: per evaluation.
+    - ``heap_limit_bytes`` / ``timeout_s``: per V8 worker's isolate / per
+      evaluation.
+    - ``isolation``: ``"realm"`` (one locked-down context per V8 worker,
+      fresh module instances per evaluation) or ``"isolate"`` (a new
+      isolate per evaluation); see ``zako.v8.Engine``.
     - ``memory_cache_bytes``: size of the CAS memory cache.
     - ``resources``: overrides for ``ResourcePool.from_system``.
 
@@ -105,6 +109,7 @@ class GlobalState:
         remote_timeout_s: float = 2.0,
         remote_max_failures: int = 3,
         remote_flush_timeout_s: float = 10.0,
+        isolation: str = "realm",
     ) -> None:
         from .cas import CacheHealth, CasStore, HttpCas, LocalCas, MemoryCache
         from .project.action_cache import ActionCache
@@ -148,13 +153,14 @@ class GlobalState:
         )
         self.action_cache = ActionCache(os.path.join(self.cache_dir, "ac"), remote=self.remote,
                                         uploads=self.cas.uploads, health=self.cache_health)
+        self.isolation = isolation
         self.heap_limit_bytes = heap_limit_bytes
         self.timeout_s = timeout_s
         self.transpiler_pool = WorkerPool(
             TranspilerWorker(), PoolConfig(max_workers=self.jobs, idle_timeout_s=5.0), name="zako-transpile"
         )
         self.v8_pool = WorkerPool(
-            V8Worker(heap_limit_bytes=heap_limit_bytes, timeout_s=timeout_s),
+            V8Worker(heap_limit_bytes=heap_limit_bytes, timeout_s=timeout_s, isolation=isolation),
             # Recycle engines now and then so a long load's RSS stays flat.
             PoolConfig(max_workers=self.jobs, idle_timeout_s=30.0, max_jobs_per_worker=2000,
                        max_heap_bytes_per_worker=heap_limit_bytes // 2),

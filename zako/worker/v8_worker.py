@@ -117,7 +117,13 @@ class _State:
 
 
 class V8Worker:
-    """Behaviour: one ``Engine(heap_limit_bytes, timeout_s)`` per worker.
+    """Behaviour: one ``Engine(heap_limit_bytes, timeout_s, isolation)`` per worker.
+
+    With ``isolation="realm"`` (the default) the worker's engine keeps one
+    locked-down V8 context for all its jobs until the worker is recycled
+    (``PoolConfig.max_jobs_per_worker`` / ``max_heap_bytes_per_worker``);
+    a job that times out or hits the heap limit has that context discarded
+    and the next job gets a new one.
 
     - ``process`` takes a ``V8Job`` (or script text, or a mapping of
       ``V8Job`` fields) and returns a ``V8Output``; engine failures raise the
@@ -144,13 +150,17 @@ class V8Worker:
         timeout_s: float = 30.0,
         *,
         engine_factory: Any = None,
+        isolation: str = "realm",
     ) -> None:
         if isinstance(heap_limit_bytes, bool) or not isinstance(heap_limit_bytes, int) or heap_limit_bytes <= 0:
             raise ValueError(f"V8Worker heap_limit_bytes must be a positive int, got {heap_limit_bytes!r}")
         if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
             raise ValueError(f"V8Worker timeout_s must be > 0, got {timeout_s!r}")
+        if isolation not in ("realm", "isolate"):
+            raise ValueError(f"V8Worker isolation must be 'realm' or 'isolate', got {isolation!r}")
         self.heap_limit_bytes = heap_limit_bytes
         self.timeout_s = float(timeout_s)
+        self.isolation = isolation
         self._engine_factory = engine_factory
         self.default_request = {"cpu": 1, "memory": heap_limit_bytes}
 
@@ -162,7 +172,7 @@ class V8Worker:
         else:
             from ..v8 import Engine
 
-            engine = Engine(heap_limit_bytes=self.heap_limit_bytes, timeout_s=self.timeout_s)
+            engine = Engine(heap_limit_bytes=self.heap_limit_bytes, timeout_s=self.timeout_s, isolation=self.isolation)
         return _State(engine)
 
     def process(self, state: _State, job: V8Job, cancel_token: CancelToken) -> V8Output:
@@ -261,7 +271,8 @@ class V8Worker:
         return loader
 
     def __repr__(self) -> str:
-        return f"V8Worker(heap_limit_bytes={self.heap_limit_bytes}, timeout_s={self.timeout_s})"
+        return (f"V8Worker(heap_limit_bytes={self.heap_limit_bytes}, timeout_s={self.timeout_s}, "
+                f"isolation={self.isolation!r})")
 
 
 def _is_cancelled_error(exc: BaseException) -> bool:
