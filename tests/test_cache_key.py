@@ -18,7 +18,7 @@ from zako.project.cache_key import KEY_SCHEMA, FileDigests, graph_key, result_ke
 from zako.project.errors import LoadFailed
 from zako.project.import_map import IMPORT_MAP_NAME
 from zako.v8 import ModuleLoader
-from zako.v8.loader import observe_path
+from zako.v8.loader import observe_path as _observe_path
 
 MANIFEST = 'group = "t"\nartifact = "t"\nversion = "1"\n'
 LOG = "zako.project.load"
@@ -35,8 +35,14 @@ def write(root, rel, text=""):
 # --- observations ------------------------------------------------------------------
 
 
-def test_observe_path_kinds(tmp_path):
+@pytest.mark.parametrize("memo", [False, True], ids=["plain", "memoized-dirs"])
+def test_observe_path_kinds(tmp_path, memo):
     root = str(tmp_path)
+    dirs = {} if memo else None
+
+    def observe_path(path, root):
+        return _observe_path(path, root, dirs)
+
     write(root, "d/real.ts", "x")
     os.symlink("real.ts", tmp_path / "d" / "link.ts")
     os.symlink("nowhere.ts", tmp_path / "d" / "dangling.ts")
@@ -53,6 +59,10 @@ def test_observe_path_kinds(tmp_path):
     os.unlink(tmp_path / "d" / "link.ts")
     os.symlink("other.ts", tmp_path / "d" / "link.ts")
     assert observe_path(str(tmp_path / "d" / "link.ts"), root) == "file:d/other.ts"
+    # a file reached through a directory link shows where it really is
+    write(root, "e/f.ts", "x")
+    assert observe_path(str(tmp_path / "dlink" / "real.ts"), root) == "file:d/real.ts"
+    assert observe_path(str(tmp_path / "e" / "f.ts"), root) == "file:e/f.ts"
 
 
 def test_file_digests_observe_is_memoized_per_run(tmp_path):
@@ -142,6 +152,16 @@ def test_result_key_does_not_confuse_imports_with_probes():
     a = result_key(**{**BASE, "imports": [("x", "y")], "probes": []})
     b = result_key(**{**BASE, "imports": [], "probes": [("x", "y")]})
     assert a != b
+
+
+def test_keys_cover_the_evaluator_code(monkeypatch):
+    from zako.project import cache_key
+
+    assert len(cache_key.evaluator_digest()) == 64
+    before = (graph_key("BUILD.ts", "d", "build"), result_key(**BASE))
+    monkeypatch.setattr(cache_key, "evaluator_digest", lambda: "0" * 64)  # as if a builtin were edited
+    after = (graph_key("BUILD.ts", "d", "build"), result_key(**BASE))
+    assert before[0] != after[0] and before[1] != after[1]
 
 
 def test_graph_key_covers_the_import_map():

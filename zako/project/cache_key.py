@@ -2,7 +2,7 @@
 
 An evaluation's result depends on the script, every file it imports
 (transitively), *how* each import resolved, the manifest, the import map,
-the inputs handed to it and the zako version. The import graph is only
+the inputs handed to it, and the zako version and evaluator code. The import graph is only
 known after evaluating, so lookups go in two steps:
 
 1. ``graph_key`` (script path + content, context type, import map,
@@ -24,6 +24,7 @@ listings do. The fresh evaluation then rewrites the graph entry.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 
@@ -31,7 +32,7 @@ from blake3 import blake3
 
 from .._version import __version__
 
-__all__ = ["FileDigests", "graph_key", "result_key", "KEY_SCHEMA"]
+__all__ = ["FileDigests", "graph_key", "result_key", "evaluator_digest", "KEY_SCHEMA"]
 
 # Bump when what is cached (or how keys are made) changes meaning.
 # v2: probes in the result key; entries carry what they were computed from.
@@ -81,6 +82,29 @@ class FileDigests:
         return value
 
 
+@functools.cache
+def evaluator_digest() -> str:
+    """blake3 of the evaluator's own code: every ``.py`` and ``.js`` file of
+    ``zako.v8`` (engine, prelude, builtins, transpiler, module loader).
+
+    A release's version already names this code; a development checkout
+    edits it without a new version, and a result computed by the old
+    builtins must not be served then. Read once per process (~200 KB)."""
+    base = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "v8")
+    h = blake3()
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            if name.endswith((".py", ".js")):
+                path = os.path.join(dirpath, name)
+                with open(path, "rb") as f:
+                    data = f.read()
+                rel = os.path.relpath(path, base).replace(os.sep, "/").encode()
+                h.update(len(rel).to_bytes(8, "little") + rel + len(data).to_bytes(8, "little"))
+                h.update(data)
+    return h.hexdigest()
+
+
 def _h(*parts: str) -> str:
     h = blake3()
     for part in parts:
@@ -93,7 +117,7 @@ def _h(*parts: str) -> str:
 def graph_key(script: str, script_digest: str, context_type: str, import_map_digest: str = "") -> str:
     """Key of the import-graph entry of ``script`` (root-relative). The
     import map is part of it: a changed map can change every resolution."""
-    return _h(KEY_SCHEMA, "graph", __version__, context_type, script, script_digest, import_map_digest)
+    return _h(KEY_SCHEMA, "graph", __version__, evaluator_digest(), context_type, script, script_digest, import_map_digest)
 
 
 def result_key(
@@ -109,7 +133,7 @@ def result_key(
     """Key of the evaluation result. ``imports``: (path, digest) of every
     transitively imported file; ``probes``: (path, observation) of every
     path module resolution looked at; both in a fixed order."""
-    parts = [KEY_SCHEMA, "result", __version__, context_type, script, script_digest, manifest_digest,
+    parts = [KEY_SCHEMA, "result", __version__, evaluator_digest(), context_type, script, script_digest, manifest_digest,
              import_map_digest, inputs_json, str(len(imports))]
     for path, digest in imports:
         parts.append(path)
