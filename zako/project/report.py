@@ -7,9 +7,10 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .errors import show_path
 from .model import LoadResult
 
-__all__ = ["format_bytes", "format_summary", "format_problems", "to_json_text", "ProgressBar"]
+__all__ = ["format_bytes", "format_summary", "format_problems", "to_json_text", "write_json", "ProgressBar"]
 
 
 def format_bytes(n: int | float | None) -> str:
@@ -45,7 +46,7 @@ def format_summary(result: LoadResult, *, verbose: bool = False) -> str:
         lines.append(f"  files hashed  {s.get('files_hashed')}")
         if result.evaluated:
             lines.append("  evaluated:")
-            lines.extend(f"    {path}" for path in result.evaluated)
+            lines.extend(f"    {show_path(path)}" for path in result.evaluated)
     return "\n".join(lines)
 
 
@@ -55,6 +56,31 @@ def format_problems(problems: list, *, with_stack: bool = True) -> str:
 
 def to_json_text(result: LoadResult, interner: Any) -> str:
     return json.dumps(result.to_json(interner), indent=2, ensure_ascii=False)
+
+
+def write_json(result: LoadResult, interner: Any, stream: TextIO, *, batch: int = 4096) -> None:
+    """Write the JSON document of ``result`` to ``stream`` with a newline.
+
+    The document of a large graph is the biggest thing a ``zako load
+    --json`` holds, so ``stats.peak_rss_bytes`` is read again once it is
+    built (the figure must be the process's peak, not the load's), and the
+    text is written in batches of ``batch`` pieces rather than made into
+    one string as large as the output.
+    """
+    from .load import peak_rss_bytes
+
+    doc = result.to_json(interner)
+    stats = doc.get("stats")
+    if isinstance(stats, dict) and "peak_rss_bytes" in stats:
+        stats["peak_rss_bytes"] = max(stats["peak_rss_bytes"] or 0, peak_rss_bytes())
+    pieces: list[str] = []
+    for piece in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(doc):
+        pieces.append(piece)
+        if len(pieces) >= batch:
+            stream.write("".join(pieces))
+            pieces.clear()
+    pieces.append("\n")
+    stream.write("".join(pieces))
 
 
 class ProgressBar:
