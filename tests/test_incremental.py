@@ -22,6 +22,7 @@ import uuid
 import pytest
 
 from nginx_server import nginx_server  # noqa: F401  (pytest fixture)
+from zako.cli import main
 from zako.global_state import GlobalState
 from zako.project.import_map import IMPORT_MAP_NAME
 
@@ -258,13 +259,24 @@ def snapshot(result, interner) -> dict:
     return out
 
 
-def run_sequence(tmp_path, *, remote: str | None = None, fresh_local_every: int = 0) -> dict:
+def cli_json(capsys, *argv) -> dict:
+    code = main(["load", *argv, "--json", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    data = json.loads(out)
+    data.pop("stats", None)
+    return data
+
+
+def run_sequence(tmp_path, capsys, *, remote: str | None = None, fresh_local_every: int = 0) -> dict:
     root = make_tree(str(tmp_path / "tree"))
     reference = GlobalState(cache_dir=tmp_path / "unused-cache", jobs=2, timeout_s=10.0)
     cache_dirs = iter(range(10**6))
+    current_dir = [""]
 
     def cached_state():
-        return GlobalState(cache_dir=tmp_path / f"cache-{next(cache_dirs)}", remote_cache=remote, jobs=2, timeout_s=10.0)
+        current_dir[0] = str(tmp_path / f"cache-{next(cache_dirs)}")
+        return GlobalState(cache_dir=current_dir[0], remote_cache=remote, jobs=2, timeout_s=10.0)
 
     cached = cached_state()
     counts = {"hits": 0, "evaluated": 0, "remote_hits": 0}
@@ -290,6 +302,9 @@ def run_sequence(tmp_path, *, remote: str | None = None, fresh_local_every: int 
     finally:
         cached.close()
         reference.close()
+    # The command itself, once, on the cache the sequence left behind.
+    with_remote = ["--remote-cache", remote] if remote else []
+    assert cli_json(capsys, root, "--cache-dir", current_dir[0], *with_remote) == cli_json(capsys, root, "--no-cache")
     return counts
 
 
@@ -297,8 +312,8 @@ def test_edit_kinds_are_many():
     assert len(EDITS) >= 30
 
 
-def test_cached_load_equals_no_cache_after_every_edit(tmp_path):
-    counts = run_sequence(tmp_path)
+def test_cached_load_equals_no_cache_after_every_edit(tmp_path, capsys):
+    counts = run_sequence(tmp_path, capsys)
     # The cache really served results (a cache that never hits would pass the
     # comparison trivially): most scripts are untouched by most edits.
     assert counts["hits"] > 2 * len(EDITS), counts
@@ -310,7 +325,7 @@ def remote_url(nginx_server):  # noqa: F811
     return f"{nginx_server.url}/{uuid.uuid4().hex}"  # the session's server is shared
 
 
-def test_cached_load_equals_no_cache_after_every_edit_with_a_remote(tmp_path, remote_url):
-    counts = run_sequence(tmp_path, remote=remote_url, fresh_local_every=3)
+def test_cached_load_equals_no_cache_after_every_edit_with_a_remote(tmp_path, capsys, remote_url):
+    counts = run_sequence(tmp_path, capsys, remote=remote_url, fresh_local_every=3)
     assert counts["remote_hits"] > len(EDITS) // 3, counts
     assert counts["hits"] > 2 * len(EDITS), counts
