@@ -313,6 +313,13 @@ def test_problem_message_control_characters_are_escaped():
     assert "\x1b" not in text and "\x07" not in text and "\\x1b[2Jthing\\x07" in text
 
 
+def test_stack_lines_cannot_drive_the_terminal():
+    p = Problem("script-error", "BUILD.ts", 1, "boom", stack="Error: boom\n    at f (a\x1b[2Jb.ts:3:1)\n")
+    lines = p.format().splitlines()
+    assert len(lines) == 3 and "\x1b" not in p.format()
+    assert lines[2] == "        at f (a\\x1b[2Jb.ts:3:1)"
+
+
 def test_cli_escapes_control_characters_in_paths(tmp_path, capsys):
     root = make_project(tmp_path / "p", {"ok/BUILD.ts": IMPORT + 'target({ name: "a", kind: "x" });\n'})
     bad_dir = os.path.join(root, "bad\x1bdir")

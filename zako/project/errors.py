@@ -69,7 +69,7 @@ class Problem:
     def format(self, *, with_stack: bool = True) -> str:
         text = f"{self.location()}: error[{self.kind}]: {escape_controls(self.message)}"
         if with_stack and self.stack:
-            stack = "\n".join("    " + line for line in self.stack.strip().splitlines())
+            stack = "\n".join("    " + escape_controls(line) for line in self.stack.strip().splitlines())
             text += "\n" + stack
         return text
 
