@@ -21,7 +21,9 @@ connection, and can misbehave in the ways a real remote does::
 server stops by itself after ``lifetime_s`` and on :meth:`stop`; every
 thread is a daemon, so a test that forgets to stop it cannot hang.
 
-Run ``python tests/fault_server.py UPSTREAM --latency 0.05`` to try it.
+Run ``python tests/fault_server.py UPSTREAM --latency 0.05`` to try it (it
+prints its URL); benchmarks run it so, in its own process, so the proxy's
+work does not compete with the client for the interpreter lock.
 """
 
 from __future__ import annotations
@@ -219,8 +221,9 @@ if __name__ == "__main__":  # pragma: no cover - manual use
     p.add_argument("upstream")
     p.add_argument("--fault", default="none", choices=FAULTS)
     p.add_argument("--latency", type=float, default=0.0)
+    p.add_argument("--trickle", type=float, default=0.5)
     p.add_argument("--lifetime", type=float, default=600.0)
     a = p.parse_args()
-    s = FaultServer(a.upstream, fault=a.fault, latency_s=a.latency, lifetime_s=a.lifetime)
+    s = FaultServer(a.upstream, fault=a.fault, latency_s=a.latency, trickle_s=a.trickle, lifetime_s=a.lifetime)
     print(s.url, flush=True)
     s._stopped.wait(a.lifetime + 1)

@@ -109,8 +109,8 @@ def test_cold_load_with_a_faulty_remote(fault, local, tree, tmp_path, nginx_serv
         doc, warning = check_faulty_load(local, tree, str(tmp_path / "cache"), server, COLD[fault])
     assert doc["stats"]["evaluated"] == N + 1
     if fault != "kill_after":
-        # Every request failed: the breaker opened and the rest were skipped, not sent.
-        assert "switched off" in warning and "skipped:" in warning, warning
+        # Every request failed: after the first, requests were skipped, not sent.
+        assert "skipped" in warning, warning
         assert server.requests < 4 * (N + 1), server.requests  # a cold load without the breaker sends 4 per script
 
 

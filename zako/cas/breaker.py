@@ -3,8 +3,12 @@ and the count of corrupt local entries that were repaired.
 
 A remote cache is an optimisation: a slow, dead or hostile one must cost a
 load a bounded amount of time and never its result. Every remote request
-asks :meth:`CacheHealth.allow` first and reports :meth:`success` or
-:meth:`failure`; after ``max_failures`` failures in a row (timeouts,
+asks :meth:`CacheHealth.acquire` first and reports :meth:`success` or
+:meth:`failure`. After a failure the remote is *suspect*: one request at a
+time goes through as a probe and the others are skipped at once, so a
+black hole costs one deadline per probe instead of one per waiting lookup
+(a lookup skipped is a miss: the package is evaluated locally meanwhile).
+A success makes it healthy again; after ``max_failures`` failures in a row (timeouts,
 refused connections, 5xx/403 answers, bodies that do not match their
 digest) the breaker opens and the remote is off — reads and writes, CAS
 and action cache — until the load ends. Requests refused while open are
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 __all__ = ["CacheHealth", "DEFAULT_MAX_FAILURES"]
 
@@ -59,6 +64,7 @@ class CacheHealth:
 
     def _reset(self) -> None:
         self._streak = 0
+        self._probe_until = 0.0
         self.failures = 0
         self.last_failure: str | None = None
         self.open = False
@@ -74,14 +80,36 @@ class CacheHealth:
             self._reset()
 
     def allow(self) -> bool:
-        """May a remote request be made now? False once the breaker is open."""
+        """Is the remote worth queueing work for? False once the breaker is open."""
         with self._lock:
             self._new_episode_if_ended()
             return not self.open
 
+    @property
+    def failing(self) -> bool:
+        """Open, or suspect (the last request failed)."""
+        return self.open or self._streak > 0
+
+    def acquire(self, probe_s: float = 5.0) -> bool:
+        """May a request be sent now? False when open, or when suspect and
+        another request is already probing (its turn lapses after ``probe_s``
+        seconds, in case its outcome is never reported). Report the outcome
+        with :meth:`success` or :meth:`failure`."""
+        with self._lock:
+            self._new_episode_if_ended()
+            if self.open:
+                return False
+            if self._streak:
+                now = time.monotonic()
+                if now < self._probe_until:
+                    return False
+                self._probe_until = now + probe_s
+            return True
+
     def success(self) -> None:
         with self._lock:
             self._streak = 0
+            self._probe_until = 0.0
 
     def failure(self, what: str) -> bool:
         """Record a failed request (``what`` says which and why); True if this
@@ -90,6 +118,7 @@ class CacheHealth:
             self._new_episode_if_ended()
             self.failures += 1
             self.last_failure = what
+            self._probe_until = 0.0
             if self.open:
                 return False
             self._streak += 1
@@ -129,11 +158,11 @@ class CacheHealth:
             text = f"{self.name} switched off for the rest of this load: {self.reason}"
         elif self.failures:
             text = (f"{self.name}: {self.failures} request{'s' if self.failures != 1 else ''} failed "
-                    f"(treated as cache misses), the last: {self.last_failure}")
+                    f"(each a cache miss), the last: {self.last_failure}")
         else:
             text = f"{self.name}: not every upload was sent"
         if skipped:
-            text += f"; skipped: {skipped}"
+            text += f"; skipped{' while it was failing' if self.failures and not self.open else ''}: {skipped}"
         return text
 
     def end_load(self) -> None:

@@ -87,4 +87,5 @@ class RemoteTimeoutError(RemoteCasError):
 
 
 class RemoteDisabledError(RemoteCasError):
-    """The remote's circuit breaker is open: no request was made."""
+    """No request was made: the remote's circuit breaker is open, or the remote
+    is suspect after a failure and another request is probing it."""

@@ -329,11 +329,12 @@ class HttpCas:
         """``(response, deadline)`` with the status line and headers read and
         the body not; hand both to :meth:`_finish`. A keep-alive connection
         the server dropped is retried once on a fresh one, within the deadline."""
-        if not self.health.allow():
+        seconds = self.timeout if seconds is None else seconds
+        if not self.health.acquire(seconds + 1.0):
             self.health.skipped(self._kind(method, path))
-            raise RemoteDisabledError(f"{method} {self._url(path)} not sent: {self.health.reason}",
-                                      url=self._url(path))
-        d = _WATCHDOG.arm(self.timeout if seconds is None else seconds)
+            why = self.health.reason or "the remote is failing and another request is probing it"
+            raise RemoteDisabledError(f"{method} {self._url(path)} not sent: {why}", url=self._url(path))
+        d = _WATCHDOG.arm(seconds)
         rewind = getattr(body, "rewind", None)
         can_retry = body is None or isinstance(body, (bytes, memoryview)) or rewind is not None
         try:

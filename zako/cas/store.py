@@ -154,14 +154,17 @@ class CasStore:
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait for background uploads (at most ``timeout``, default
-        ``flush_timeout`` seconds; what has not started by then is dropped and
-        counted), end the load's health episode, and raise the first upload
-        failure, if any.
+        ``flush_timeout`` seconds, and not at all while the remote is failing;
+        what has not started by then is dropped and counted), end the load's
+        health episode, and raise the first upload failure, if any.
 
         Raises :class:`CasError` (the upload's own error, or a
         :class:`RemoteCasError` wrapping a non-CAS one); failures are reported once.
         """
-        failures = self.uploads.flush(self.flush_timeout if timeout is None else timeout)
+        # While the remote is failing, waiting for its in-flight requests
+        # cannot pay off (each is bounded by its own deadline anyway).
+        failures = self.uploads.flush(self.flush_timeout if timeout is None else timeout,
+                                      give_up=lambda: self.health.failing)
         self.health.end_load()
         if failures:
             first = failures[0]

@@ -102,22 +102,24 @@ class UploadQueue:
         with self._cond:
             return len(self._jobs) + self._running
 
-    def flush(self, timeout: float | None = None) -> list[BaseException]:
-        """Wait until every job has run, at most ``timeout`` seconds; jobs not
-        started by then are dropped (counted as skipped). Returns the errors
-        of the jobs run since the last flush (and forgets them)."""
+    def flush(self, timeout: float | None = None, give_up: Callable[[], bool] | None = None) -> list[BaseException]:
+        """Wait until every job has run, at most ``timeout`` seconds, and only
+        while ``give_up()`` is false (checked every 50 ms: e.g. "the remote
+        is failing", when waiting cannot pay off); jobs not started by then
+        are dropped (counted as skipped). Returns the errors of the jobs run
+        since the last flush (and forgets them)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         dropped: dict[str, int] = {}
         with self._cond:
             while self._jobs or self._running:
                 left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
+                if (left is not None and left <= 0) or (give_up is not None and give_up()):
                     for kind, _fn, _args in self._jobs:
                         dropped[kind] = dropped.get(kind, 0) + 1
                     self._jobs.clear()
                     # Running jobs are bounded by their own request deadline; not waited for.
                     break
-                self._cond.wait(left)
+                self._cond.wait(0.05 if give_up is not None and (left is None or left > 0.05) else left)
             errors, self._errors = self._errors, []
         if self.health is not None:
             for kind, n in dropped.items():

@@ -49,7 +49,7 @@ from .import_map import read_import_map
 from .manifest import Manifest, read_manifest
 from .model import LoadResult, Package, Target, canonical_json
 
-__all__ = ["load_project", "LoadOptions", "peak_rss_bytes"]
+__all__ = ["load_project", "LoadOptions"]
 
 _log = logging.getLogger(__name__)
 
@@ -71,21 +71,8 @@ class _Stop(Exception):
 # --- helpers -------------------------------------------------------------------
 
 
-def peak_rss_bytes() -> int:
-    """This process's resident-set high-water mark, as the OS keeps it:
-    ``VmHWM`` of ``/proc/self/status`` where there is one, else
-    ``getrusage``'s ``ru_maxrss``. Prefer VmHWM: Linux's ``ru_maxrss``
-    survives ``exec``, so a program started by a large process (a test
-    runner, a build driver) reports that process's memory as its own
-    peak (measured: 414 MiB for a child whose VmHWM was 13 MiB)."""
-    try:
-        with open("/proc/self/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    # ru_maxrss is KiB on Linux, bytes on macOS.
+def _peak_rss_bytes() -> int:
+    # ru_maxrss is KiB on Linux (bytes on macOS); zako targets Linux first.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if os.uname().sysname == "Darwin" else peak * 1024
 
@@ -609,20 +596,27 @@ def _merge_project(base: dict, records: list) -> dict:
     return project
 
 
-def _lookups_in_order(entries: list, lookup: Callable[[Any], Any], workers: int):
-    """``lookup(e)`` of each entry, in order. With a remote cache a lookup is
-    a few dependent round trips, so they run ``workers`` at a time ahead of
-    the consumer (a 50 ms remote then costs 50 ms per ``workers`` packages,
-    not per package); local lookups are cheap and run inline."""
+def _lookups_as_done(entries: list, lookup: Callable[[Any], Any], workers: int):
+    """``(entry, lookup(entry))`` for each entry. With a remote cache a lookup
+    is a few dependent round trips, so they run ``workers`` at a time and
+    come back as they finish (a 50 ms remote then costs 50 ms per
+    ``workers`` packages, and one slow answer holds up nothing else); local
+    lookups are cheap and run inline, in order."""
     if workers <= 1 or len(entries) < 2:
         for e in entries:
-            yield lookup(e)
+            yield e, lookup(e)
         return
+    done: queue.SimpleQueue[Future] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zako-cache-lookup") as pool:
-        futures = [pool.submit(lookup, e) for e in entries]
+        futures = {}
+        for e in entries:
+            fut = pool.submit(lookup, e)
+            futures[fut] = e
+            fut.add_done_callback(done.put)
         try:
-            for fut in futures:
-                yield fut.result()
+            for _ in range(len(futures)):
+                fut = done.get()
+                yield futures[fut], fut.result()
         finally:  # the consumer stopped early: do not start the rest
             for fut in futures:
                 fut.cancel()
@@ -703,10 +697,10 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
         def build_inputs_json(e: PackageEntry) -> str:
             return '{"package":' + json.dumps(e.path) + ',"project":' + project_json + "}"
 
-        lookups = _lookups_in_order(
+        lookups = _lookups_as_done(
             valid_entries, lambda e: ld.cache_lookup(e.build_file, "build", build_inputs_json(e)),
             getattr(state.action_cache, "lookup_workers", 1) if use_cache else 1)
-        for e, payload in zip(valid_entries, lookups):
+        for e, payload in lookups:
             inputs = {"project": project, "package": e.path}
             inputs_json = build_inputs_json(e)
             if payload is not None:
@@ -767,7 +761,7 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
         "cache_hits": ld.cache_hits,
         "evaluated": len(ld.evaluated),
         "wall_time_s": round(time.perf_counter() - t0, 4),
-        "peak_rss_bytes": peak_rss_bytes(),
+        "peak_rss_bytes": _peak_rss_bytes(),
         "interner_strings": int(interner_usage.get("strings", len(ld.interner))),
         "interner_bytes": int(interner_usage.get("total_bytes", 0)),
         "peak_v8_heap_bytes": ld.peak_heap,

@@ -1,0 +1,274 @@
+"""``zako load`` through a remote cache that is slow or broken, against local-only.
+
+A fault-injecting proxy (``tests/fault_server.py``) on 127.0.0.1 stands in
+front of a real nginx WebDAV cache (``tests/nginx_server.py``):
+
+- ``ColdLoad.time_load``: empty local cache (and, with a remote, an empty
+  remote prefix): every script evaluated, every result uploaded.
+  ``local`` is the baseline; ``remote_50ms`` adds 50 ms to every request
+  (goal: <= 1.3x local); ``blackhole`` accepts connections and never
+  answers, ``trickle`` answers one byte a second (goal for both: <= local
+  + 5 s, with the default 2 s request deadline).
+- ``WarmLoad.time_load``: ``local`` reads a filled local cache; ``remote_50ms``
+  starts from an empty local cache and gets every entry from the remote at
+  50 ms a request (goal: <= 3x local).
+
+Each timed call builds a ``GlobalState`` on a fresh cache directory, loads,
+and closes it (the close waits for uploads), so every mode pays the same
+fixed costs. asv uses ``ZAKO_BENCH_REMOTE_PACKAGES`` packages (default
+200, so CI's one-shot ``--quick`` run stays short); the figures in
+``docs/remote-cache.md`` come from running this file as a script::
+
+    python asv_benchmarks/bench_remote.py --packages 2000
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+from zako.devtools.gentree import generate
+from zako.global_state import GlobalState
+
+_TESTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
+N_PACKAGES = int(os.environ.get("ZAKO_BENCH_REMOTE_PACKAGES", "200"))
+LATENCY_S = 0.05
+
+
+def _nginx():
+    if _TESTS not in sys.path:
+        sys.path.insert(0, _TESTS)
+    from nginx_server import NginxUnavailable, start_nginx
+
+    return NginxUnavailable, start_nginx
+
+
+class _FaultProcess:
+    """``tests/fault_server.py`` in its own process: a real remote does not
+    share the client's interpreter lock, and neither should the proxy."""
+
+    def __init__(self, upstream: str, fault: str, latency_s: float, lifetime_s: float) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(_TESTS, "fault_server.py"), upstream, "--fault", fault,
+             "--latency", str(latency_s), "--trickle", "1.0", "--lifetime", str(lifetime_s)],
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http://"):
+            self.stop()
+            raise RuntimeError("fault server did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+def _make_tree(base: str, packages: int) -> dict:
+    tree = os.path.join(base, "tree")
+    generate(tree, packages, libraries=8, seed=3)
+    warm = os.path.join(base, "warm-cache")
+    with GlobalState(cache_dir=warm) as state:
+        result = state.load(tree)
+    assert result.ok and result.stats["evaluated"] == packages + 1, result.stats
+    return {"tree": tree, "warm": warm}
+
+
+def _copy_cache_to_remote(cache_dir: str, data_dir: str) -> None:
+    """Lay a local cache out as the remote holds it (``ac/<hex>``, ``cas/<hex>``):
+    a warm remote without a second cold load."""
+    for part in ("ac", "cas"):
+        out = os.path.join(data_dir, part)
+        os.makedirs(out, exist_ok=True)
+        for dirpath, _dirs, names in os.walk(os.path.join(cache_dir, part)):
+            for name in names:
+                if ".tmp" not in name:
+                    shutil.copyfile(os.path.join(dirpath, name), os.path.join(out, name))
+
+
+class _RemoteBench:
+    number = 1
+    repeat = (1, 3, 60.0)
+    warmup_time = 0.0
+    timeout = 600
+
+    def setup_cache(self):
+        base = os.path.abspath("zako-bench-remote")
+        shutil.rmtree(base, ignore_errors=True)
+        return _make_tree(base, N_PACKAGES)
+
+    def setup(self, paths, mode):
+        self.tree = paths["tree"]
+        self.tmp = tempfile.mkdtemp(prefix="zako-bench-remote-")
+        self.nginx = self.fault = None
+        self.url = None
+        if mode == "local":
+            return
+        NginxUnavailable, start_nginx = _nginx()
+        try:
+            self.nginx = start_nginx(os.path.join(self.tmp, "nginx"))
+        except NginxUnavailable as exc:
+            raise NotImplementedError(f"needs nginx: {exc}") from None
+        fault = {"remote_50ms": "none"}.get(mode, mode)
+        self.fault = _FaultProcess(self.nginx.url, fault, LATENCY_S if fault == "none" else 0.0, self.timeout)
+        self.prefix = uuid.uuid4().hex
+        self.url = f"{self.fault.url}/{self.prefix}"
+
+    def teardown(self, paths, mode):
+        if self.fault is not None:
+            self.fault.stop()
+        if self.nginx is not None:
+            self.nginx.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _load(self, cache_dir: str):
+        with GlobalState(cache_dir=cache_dir, remote_cache=self.url) as state:
+            return state.load(self.tree)
+
+
+class ColdLoad(_RemoteBench):
+    params = ["local", "remote_50ms", "blackhole", "trickle"]
+    param_names = ["mode"]
+
+    def time_load(self, paths, mode):
+        self._load(tempfile.mkdtemp(dir=self.tmp))
+
+
+class WarmLoad(_RemoteBench):
+    params = ["local", "remote_50ms"]
+    param_names = ["mode"]
+
+    def setup(self, paths, mode):
+        super().setup(paths, mode)
+        self.warm = paths["warm"]
+        if self.nginx is not None:
+            _copy_cache_to_remote(paths["warm"], os.path.join(self.nginx.data_dir, self.prefix))
+
+    def time_load(self, paths, mode):
+        if mode == "local":
+            result = self._load(self.warm)
+        else:
+            result = self._load(tempfile.mkdtemp(dir=self.tmp))  # every entry comes from the remote
+        assert result.stats["evaluated"] == 0, result.stats
+
+
+class ClientOverhead:
+    """The client's own cost per request, against nginx directly (no added
+    latency): 4,000 GETs of 300-byte action-cache entries from 32 threads,
+    through ``HttpCas`` (urllib3 pool, total deadline, breaker) and through
+    a bare ``http.client`` connection per thread (the ``baseline``: the
+    least a Python client can do). This is why ``docs/remote-cache.md``
+    says what urllib3 costs."""
+
+    params = ["zako", "baseline"]
+    param_names = ["client"]
+    number = 1
+    repeat = (1, 5, 30.0)
+    warmup_time = 0.0
+    timeout = 120
+    THREADS = 32
+    GETS = 4000
+
+    def setup(self, client):
+        NginxUnavailable, start_nginx = _nginx()
+        self.tmp = tempfile.mkdtemp(prefix="zako-bench-client-")
+        try:
+            self.nginx = start_nginx(os.path.join(self.tmp, "nginx"))
+        except NginxUnavailable as exc:
+            raise NotImplementedError(f"needs nginx: {exc}") from None
+        from zako.cas import HttpCas
+
+        self.keys = ["%064x" % i for i in range(200)]
+        self.cas = HttpCas(f"{self.nginx.url}/p")
+        for k in self.keys:
+            self.cas.ac_put(k, b"x" * 300)
+
+    def teardown(self, client):
+        self.cas.close()
+        self.nginx.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def time_gets(self, client):
+        import http.client
+        import threading
+
+        keys, per = self.keys, self.GETS // self.THREADS
+
+        def zako(t):
+            for i in range(per):
+                self.cas.ac_get(keys[(t + i) % len(keys)])
+
+        def baseline(t):
+            conn = http.client.HTTPConnection("127.0.0.1", self.nginx.port, timeout=10)
+            for i in range(per):
+                conn.request("GET", f"/p/ac/{keys[(t + i) % len(keys)]}")
+                conn.getresponse().read()
+            conn.close()
+
+        threads = [threading.Thread(target=zako if client == "zako" else baseline, args=(t,))
+                   for t in range(self.THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Each case once (the first warm-up load of each kind is discarded)."""
+    import argparse
+
+    p = argparse.ArgumentParser(description="remote-cache load figures")
+    p.add_argument("--packages", type=int, default=2000)
+    p.add_argument("--repeat", type=int, default=1)
+    args = p.parse_args(argv)
+    base = tempfile.mkdtemp(prefix="zako-remote-figures-")
+    try:
+        paths = _make_tree(base, args.packages)
+        rows = []
+        for cls, modes in ((ColdLoad, ColdLoad.params), (WarmLoad, WarmLoad.params)):
+            for mode in modes:
+                bench = cls()
+                bench.setup(paths, mode)
+                try:
+                    times = []
+                    for _ in range(args.repeat):
+                        t0 = time.perf_counter()
+                        bench.time_load(paths, mode)
+                        times.append(time.perf_counter() - t0)
+                finally:
+                    bench.teardown(paths, mode)
+                rows.append((cls.__name__, mode, min(times)))
+                print(f"{cls.__name__:9} {mode:12} {min(times):8.2f} s", flush=True)
+        for client in ClientOverhead.params:
+            bench = ClientOverhead()
+            bench.setup(client)
+            try:
+                times = []
+                for _ in range(3):
+                    t0 = time.perf_counter()
+                    bench.time_gets(client)
+                    times.append(time.perf_counter() - t0)
+            finally:
+                bench.teardown(client)
+            print(f"4000 GETs, 32 threads, {client:8}: {min(times):6.2f} s "
+                  f"({min(times) / ClientOverhead.GETS * 1e6:.0f} us a request)", flush=True)
+        local = {name: t for name, mode, t in rows if mode == "local"}
+        print()
+        for name, mode, t in rows:
+            if mode != "local":
+                print(f"{name:9} {mode:12} {t / local[name]:5.2f}x local, local + {t - local[name]:.2f} s")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
