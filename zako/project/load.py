@@ -256,8 +256,8 @@ class _Loader:
         if key not in self._bad_entries:
             self._bad_entries.add(key)
             if isinstance(entry, dict):
-                why = (f"it was computed for key {str(entry.get('key'))[:16]}..., {entry.get('context')} script "
-                       f"{entry.get('script')!r}, not for {ctx} script {script!r} at this digest")
+                why = (f"it was computed for key {str(entry.get('key'))[:16]!r}..., {str(entry.get('context'))!r} "
+                       f"script {entry.get('script')!r}, not for {ctx} script {script!r} at this digest")
             else:
                 why = "it is not a well-formed entry"
             _log.warning("action-cache entry ac/%s is ignored and will be replaced: %s", key, why)
