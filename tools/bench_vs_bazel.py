@@ -59,13 +59,17 @@ class Run:
     peak_rss_bytes: int | None = None  # what the row reports: zako process, or Bazel server + client
     client_rss_bytes: int | None = None
     server_rss_bytes: int | None = None
+    cpu_s: float | None = None  # user + system CPU: zako process, or Bazel server (this query's share) + client
     targets: int | None = None
     error: str | None = None
     extra: dict = field(default_factory=dict)
 
 
-def _timed(cmd: list[str], *, cwd: str | None = None, env: dict | None = None, scratch: str) -> tuple[int, float, int, str, str]:
-    """Run ``cmd``; return (exit status, wall seconds, child's ru_maxrss bytes, stdout, stderr).
+def _timed(
+    cmd: list[str], *, cwd: str | None = None, env: dict | None = None, scratch: str
+) -> tuple[int, float, int, float, str, str]:
+    """Run ``cmd``; return (exit status, wall seconds, child's ru_maxrss
+    bytes, child's CPU seconds, stdout, stderr).
 
     Output goes to files, not pipes: a 20,000-line query output must not
     block the child while we sit in wait4 (which is what gives us the
@@ -84,7 +88,7 @@ def _timed(cmd: list[str], *, cwd: str | None = None, env: dict | None = None, s
         stderr = f.read()
     # Linux reports ru_maxrss in KiB (macOS in bytes; /proc is Linux-only anyway).
     maxrss = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-    return proc.returncode, wall, maxrss, stdout, stderr
+    return proc.returncode, wall, maxrss, usage.ru_utime + usage.ru_stime, stdout, stderr
 
 
 def _proc_status_bytes(pid: int, key: str) -> int | None:
@@ -96,6 +100,17 @@ def _proc_status_bytes(pid: int, key: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def _proc_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of all threads of ``pid`` so far."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            # Fields after the command name, which may itself hold spaces.
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _reset_peak_rss(pid: int) -> bool:
@@ -176,8 +191,10 @@ def measure_zako(tree: str, *, jobs: int, scratch: str, python: str = sys.execut
     try:
         for name, cmd in plan:
             run = Run(name, cmd)
-            rc, wall, maxrss, stdout, stderr = _timed(cmd, env=env, scratch=scratch)
-            run.wall_s, run.peak_rss_bytes = wall, maxrss
+            # cwd: `python -m` puts it first on sys.path, and a zako checkout
+            # there would shadow the zako this interpreter has installed.
+            rc, wall, maxrss, cpu, stdout, stderr = _timed(cmd, cwd=scratch, env=env, scratch=scratch)
+            run.wall_s, run.peak_rss_bytes, run.cpu_s = wall, maxrss, cpu
             run.targets = _summary_count(stdout, "targets")
             run.extra["packages"] = _summary_count(stdout, "packages")
             hits = re.search(r"cache hits\s+(\d+)/(\d+)", stdout)
@@ -232,9 +249,12 @@ def measure_bazel(workspace: str, *, scratch: str, bazel: str = "bazel") -> list
         for name in ("bazel cold", "bazel warm"):
             run = Run(name, query)
             pid = runs[-1].extra.get("server_pid") if runs else None
+            # A new server's CPU starts at 0; a warm one's is counted from here.
+            cpu_before = 0.0
             if pid is not None:
                 run.extra["peak_reset"] = _reset_peak_rss(pid)
-            rc, wall, maxrss, stdout, stderr = _timed(query, cwd=workspace, scratch=scratch)
+                cpu_before = _proc_cpu_s(pid)
+            rc, wall, maxrss, client_cpu, stdout, stderr = _timed(query, cwd=workspace, scratch=scratch)
             run.wall_s, run.client_rss_bytes = wall, maxrss
             run.ok = rc == 0
             if not run.ok:
@@ -248,6 +268,9 @@ def measure_bazel(workspace: str, *, scratch: str, bazel: str = "bazel") -> list
             if pid is not None:
                 run.server_rss_bytes = _proc_status_bytes(pid, "VmHWM")
                 run.extra["server_rss_now_bytes"] = _proc_status_bytes(pid, "VmRSS")
+                server_cpu = _proc_cpu_s(pid)
+                if server_cpu is not None and cpu_before is not None:
+                    run.cpu_s = server_cpu - cpu_before + client_cpu
             if run.server_rss_bytes is not None:
                 run.peak_rss_bytes = run.server_rss_bytes + maxrss
             runs.append(run)
@@ -260,12 +283,32 @@ def measure_bazel(workspace: str, *, scratch: str, bazel: str = "bazel") -> list
 # --- report ------------------------------------------------------------------------
 
 
-def _git_head(path: str) -> str | None:
+def describe_zako(python: str = sys.executable, *, cwd: str | None = None) -> str:
+    """Which zako the runs use: version and kernels, and the commit when it
+    is imported from a git checkout (marked when that checkout has
+    uncommitted changes under zako/, as a shared tree often does)."""
     try:
-        proc = subprocess.run(["git", "-C", path, "log", "-1", "--oneline"], capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(
+            [python, "-c", "import os, zako; print(zako.__version__, zako.IMPLEMENTATION, os.path.dirname(zako.__file__))"],
+            capture_output=True, text=True, timeout=60, cwd=cwd,
+        )
+        version, kernels, package_dir = proc.stdout.split(maxsplit=2)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return "zako not importable"
+    text = f"zako {version} ({kernels} kernels)"
+    checkout = os.path.dirname(package_dir.strip())
+
+    def git(*args):
+        return subprocess.run(["git", "-C", checkout, *args], capture_output=True, text=True, timeout=30)
+
+    try:
+        head = git("log", "-1", "--oneline")
+        if head.returncode != 0:
+            return text + ", installed (not a git checkout)"
+        dirty = git("status", "--porcelain", "--", "zako").stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
+        return text
+    return f"{text} at {head.stdout.strip()}" + (" + uncommitted changes under zako/" if dirty else "")
 
 
 def _machine() -> dict:
@@ -290,12 +333,15 @@ def format_table(report: dict) -> str:
     runs = [Run(**r) for r in report["runs"]]
     lines = [
         f"zako vs Bazel: {report['packages']:,} packages, zako --jobs {report['jobs']}, "
-        f"{report['machine'].get('cpus')} CPUs, load average at start "
-        + "/".join(f"{x:.2f}" for x in report["machine"].get("loadavg_at_start", ())),
-        f"  zako   {report.get('zako_commit') or '?'}",
-        f"  bazel  {report.get('bazel_version') or 'not run'}",
+        f"{report['machine'].get('cpus')} CPUs, load average (1/5/15 min) "
+        + "/".join(f"{x:.2f}" for x in report["machine"].get("loadavg_at_start", ()))
+        + " at start, "
+        + "/".join(f"{x:.2f}" for x in report.get("loadavg_at_end", ()))
+        + " at end",
+        f"  {report.get('zako') or 'zako ?'}",
+        f"  {report.get('bazel_version') or 'bazel not run'}",
         "",
-        f"{'':<26}{'wall s':>9}{'peak RSS MiB':>14}{'(server':>10}{'+ client)':>11}{'targets':>9}",
+        f"{'':<26}{'wall s':>9}{'CPU s':>9}{'peak RSS MiB':>14}{'(server':>10}{'+ client)':>11}{'targets':>9}",
     ]
     for r in runs:
         if not r.ok:
@@ -304,13 +350,17 @@ def format_table(report: dict) -> str:
         server = _mib(r.server_rss_bytes) if r.server_rss_bytes is not None else ""
         client = _mib(r.client_rss_bytes) if r.client_rss_bytes is not None else ""
         targets = "-" if r.targets is None else f"{r.targets:,}"
-        lines.append(f"{r.name:<26}{r.wall_s:>9.2f}{_mib(r.peak_rss_bytes):>14}{server:>10}{client:>11}{targets:>9}")
+        cpu = "-" if r.cpu_s is None else f"{r.cpu_s:.2f}"
+        lines.append(
+            f"{r.name:<26}{r.wall_s:>9.2f}{cpu:>9}{_mib(r.peak_rss_bytes):>14}{server:>10}{client:>11}{targets:>9}"
+        )
     by_name = {r.name: r for r in runs if r.ok}
     for kind in ("cold", "warm"):
         z, b = by_name.get(f"zako {kind}"), by_name.get(f"bazel {kind}")
         if z and b and z.wall_s and b.wall_s:
             lines.append(
                 f"{kind}: bazel/zako wall {b.wall_s / z.wall_s:.2f}x"
+                + (f", CPU {b.cpu_s / z.cpu_s:.2f}x" if z.cpu_s and b.cpu_s else "")
                 + (f", peak RSS {b.peak_rss_bytes / z.peak_rss_bytes:.1f}x" if z.peak_rss_bytes and b.peak_rss_bytes else "")
             )
     counts = {r.targets for r in runs if r.ok and r.targets is not None}
@@ -331,6 +381,7 @@ def run(packages: int, *, jobs: int, keep: str | None, skip_bazel: bool = False,
         t0 = time.perf_counter()
         zako_root, bazel_root, reused = prepare_trees(base, packages)
         generate_s = time.perf_counter() - t0
+        zako_description = describe_zako(cwd=scratch)
         runs = measure_zako(zako_root, jobs=jobs, scratch=scratch)
         version = None
         if not skip_bazel:
@@ -343,12 +394,16 @@ def run(packages: int, *, jobs: int, keep: str | None, skip_bazel: bool = False,
         _rmtree(scratch)
         if not keep:
             _rmtree(base)
-    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        loadavg_at_end = os.getloadavg()
+    except OSError:
+        loadavg_at_end = ()
     return {
         "packages": packages,
+        "loadavg_at_end": loadavg_at_end,
         "jobs": jobs,
         "trees": {"reused": reused, "generate_s": round(generate_s, 2), "kept_in": base if keep else None},
-        "zako_commit": _git_head(here),
+        "zako": zako_description,
         "bazel_version": version,
         "machine": machine,
         "runs": [asdict(r) for r in runs],
