@@ -213,7 +213,7 @@ def test_dropped_keepalive_connection_is_replaced(remote):
 
     data = b"keep-alive"
     d = remote.store(Digest.of_bytes(data), data)
-    pooled = [c for c in list(remote._pool.pool.queue) if c is not None and c.sock is not None]
+    pooled = [c for c in remote._pool._idle if c.sock is not None]
     assert pooled  # a kept-alive connection waits in the pool
     for conn in pooled:
         conn.sock.shutdown(socket.SHUT_RDWR)  # as a server closing an idle connection would

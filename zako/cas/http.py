@@ -1,7 +1,9 @@
 """Client for the Bazel HTTP remote-cache protocol (``/cas/<hex>``, ``/ac/<hex>``).
 
-Built on ``urllib3``: a pool of keep-alive connections shared by every
-thread (so many uploads and lookups run at once over few sockets). Works
+Built on ``http.client`` with a pool of keep-alive connections shared by
+every thread (so many uploads and lookups run at once over few sockets;
+``docs/remote-cache.md`` says why not urllib3: measured, it costs twice the
+CPU per request, and a load makes thousands). Works
 against any server that stores PUT bodies and serves them back with
 GET/HEAD and ``Range`` (nginx WebDAV, bazel-remote, ...). Such a server
 accepts any body under any key, so every whole-blob read is checked
@@ -28,12 +30,9 @@ import time
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
-import urllib3
+import select
+
 from blake3 import blake3 as _Blake3
-from urllib3.connection import HTTPConnection as _U3Connection
-from urllib3.connection import HTTPSConnection as _U3SConnection
-from urllib3.exceptions import ConnectTimeoutError, HTTPError as _U3Error, NewConnectionError
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from .blob_range import BlobRange, check_range
 from .breaker import CacheHealth
@@ -48,7 +47,10 @@ _FULL = BlobRange()
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _OK_PUT = (200, 201, 204)
-_TRANSPORT = (_U3Error, OSError, http.client.HTTPException)
+_TRANSPORT = (OSError, http.client.HTTPException)
+# Failures after which a kept-alive connection is retried once on a fresh one:
+# the server closed it while it sat in the pool.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 #: Default total deadline of one request. Cache entries and most blobs are
 #: small; a bigger transfer gets ``size / min_rate`` seconds more.
@@ -140,23 +142,50 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
-_tls = threading.local()
 
 
-class _DeadlineConnection(_U3Connection):
-    def request(self, *args, **kwargs):  # type: ignore[override]
-        d = getattr(_tls, "deadline", None)
-        if d is not None:
-            _WATCHDOG.attach(d, self)
-        return super().request(*args, **kwargs)
+class _Pool:
+    """Idle keep-alive connections, shared by every thread, newest first.
 
+    A connection is handed back only after a response read to its end on a
+    connection the server keeps open. One that became readable while idle
+    (the server closed it, or sent bytes nobody asked for) is dropped when
+    taken. At most ``maxsize`` idle connections are kept.
+    """
 
-class _DeadlineHTTPSConnection(_U3SConnection):
-    def request(self, *args, **kwargs):  # type: ignore[override]
-        d = getattr(_tls, "deadline", None)
-        if d is not None:
-            _WATCHDOG.attach(d, self)
-        return super().request(*args, **kwargs)
+    def __init__(self, host: str, port: int | None, https: bool, maxsize: int) -> None:
+        self._cls = http.client.HTTPSConnection if https else http.client.HTTPConnection
+        self._host, self._port, self._maxsize = host, port, maxsize
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def get(self, timeout: float) -> http.client.HTTPConnection:
+        while True:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                return self._cls(self._host, self._port, timeout=timeout, blocksize=CHUNK_BYTES)
+            sock = conn.sock
+            try:
+                if sock is not None and not select.select([sock], [], [], 0)[0]:
+                    conn.timeout = timeout
+                    return conn
+            except (OSError, ValueError):
+                pass
+            conn.close()
+
+    def put(self, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if len(self._idle) < self._maxsize:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
 
 class _HashingBody:
@@ -205,14 +234,15 @@ class _Body:
 
     def read(self, n: int = -1) -> bytes:
         try:
-            return self._resp.read(n if n is not None and n >= 0 else None, decode_content=False)
+            return self._resp.read(n if n is not None and n >= 0 else None)
         except _TRANSPORT as exc:
             raise self._cas._failed("GET", self._path, exc, self._d) from exc
 
     def readinto(self, b) -> int:
-        data = self.read(len(b))
-        b[:len(data)] = data
-        return len(data)
+        try:
+            return self._resp.readinto(b)
+        except _TRANSPORT as exc:
+            raise self._cas._failed("GET", self._path, exc, self._d) from exc
 
     def close(self) -> None:
         pass  # the reader's on_close returns or drops the connection
@@ -251,26 +281,14 @@ class HttpCas:
         self.min_rate = min_rate
         self.health = health if health is not None else CacheHealth(f"remote cache {self.base_url}")
         self._prefix = parts.path.rstrip("/")
-        self._https = parts.scheme == "https"
-        self._host, self._port = parts.hostname, parts.port
-        self._max_connections = max_connections
-        self._pool = self._make_pool()
+        self._pool = _Pool(parts.hostname, parts.port, parts.scheme == "https", max_connections)
 
     def __repr__(self) -> str:
         return f"HttpCas({self.base_url!r})"
 
-    def _make_pool(self):
-        pool_cls = urllib3.HTTPSConnectionPool if self._https else urllib3.HTTPConnectionPool
-        pool = pool_cls(self._host, self._port, maxsize=self._max_connections, block=False,
-                        retries=False, blocksize=CHUNK_BYTES)
-        # The deadline watchdog needs to see each connection a request runs on.
-        pool.ConnectionCls = _DeadlineHTTPSConnection if self._https else _DeadlineConnection
-        return pool
-
     def close(self) -> None:
-        """Close every pooled connection (a later request opens new ones)."""
-        pool, self._pool = self._pool, self._make_pool()
-        pool.close()
+        """Close every idle pooled connection (a later request opens new ones)."""
+        self._pool.close()
 
     def __enter__(self) -> "HttpCas":
         return self
@@ -300,20 +318,14 @@ class HttpCas:
     def _failed(self, method: str, path: str, exc: BaseException, d: _Deadline | None) -> RemoteCasError:
         """The error for a failed request, recorded against the breaker."""
         url = self._url(path)
-        refused = isinstance(exc, NewConnectionError)  # (a ConnectTimeoutError subclass in urllib3)
-        timed_out = not refused and ((d is not None and (d.expired or d.left() <= 0)) or isinstance(
-            exc, (ReadTimeoutError, ConnectTimeoutError, socket.timeout, _DeadlineExceeded)))
+        timed_out = (d is not None and (d.expired or d.left() <= 0)) or isinstance(
+            exc, (socket.timeout, _DeadlineExceeded))
         if timed_out:
             seconds = d.seconds if d is not None else self.timeout
             why = f"no complete answer within {seconds:.1f} s (total deadline: connect, headers and body)"
             err: RemoteCasError = RemoteTimeoutError(f"{method} {url}: {why}", url=url)
         else:
-            reason = getattr(exc, "reason", None) or exc
-            if isinstance(reason, NewConnectionError):
-                reason = str(reason).rpartition(": ")[2] or reason
-            elif isinstance(reason, ProtocolError) and reason.args:
-                reason = reason.args[0]
-            why = f"failed: {reason}"
+            why = f"failed: {exc}"
             err = RemoteCasError(f"{method} {url} {why}", url=url)
         self.health.failure(f"{method} {self._short(path)} {why}")
         return err
@@ -326,8 +338,8 @@ class HttpCas:
 
     def _open(self, method: str, path: str, body=None, headers: dict | None = None, *,
               seconds: float | None = None):
-        """``(response, deadline)`` with the status line and headers read and
-        the body not; hand both to :meth:`_finish`. A keep-alive connection
+        """``(connection, response, deadline)`` with the status line and
+        headers read and the body not; hand them to :meth:`_finish`. A keep-alive connection
         the server dropped is retried once on a fresh one, within the deadline."""
         seconds = self.timeout if seconds is None else seconds
         if not self.health.acquire(seconds + 1.0):
@@ -337,68 +349,69 @@ class HttpCas:
         d = _WATCHDOG.arm(seconds)
         rewind = getattr(body, "rewind", None)
         can_retry = body is None or isinstance(body, (bytes, memoryview)) or rewind is not None
-        try:
-            for attempt in (0, 1):
-                left = d.left()
-                _tls.deadline = d
-                try:
-                    if left <= 0:
-                        raise _DeadlineExceeded()
-                    resp = self._pool.urlopen(
-                        method, self._prefix + path, body=body, headers=headers,
-                        retries=False, redirect=False, assert_same_host=False,
-                        timeout=urllib3.Timeout(connect=left, read=left),
-                        preload_content=False, decode_content=False, release_conn=False)
-                    return resp, d
-                except (_DeadlineExceeded, *_TRANSPORT) as exc:
-                    stale = (isinstance(exc, ProtocolError) and not isinstance(exc, NewConnectionError)
-                             and not d.expired and d.left() > 0)
-                    if attempt == 0 and stale and can_retry:
-                        if rewind is not None:
-                            rewind()
-                        continue
-                    raise self._failed(method, path, exc, d) from exc
-                finally:
-                    _tls.deadline = None
-        except BaseException:
-            _WATCHDOG.disarm(d)
-            raise
+        for attempt in (0, 1):
+            left = d.left()
+            conn = self._pool.get(max(left, 0.001))
+            reused = conn.sock is not None
+            try:
+                if left <= 0:
+                    raise _DeadlineExceeded()
+                _WATCHDOG.attach(d, conn)
+                if reused:
+                    conn.sock.settimeout(left)
+                conn.request(method, self._prefix + path, body=body, headers=headers or {})
+                return conn, conn.getresponse(), d
+            except _STALE as exc:
+                conn.close()
+                if attempt == 0 and reused and can_retry and not d.expired and d.left() > 0:
+                    if rewind is not None:
+                        rewind()
+                    continue
+                _WATCHDOG.disarm(d)
+                raise self._failed(method, path, exc, d) from exc
+            except (_DeadlineExceeded, *_TRANSPORT) as exc:
+                conn.close()
+                _WATCHDOG.disarm(d)
+                raise self._failed(method, path, exc, d) from exc
+            except BaseException:
+                conn.close()
+                _WATCHDOG.disarm(d)
+                raise
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def _finish(resp, d: _Deadline, complete: bool) -> None:
+    def _finish(self, conn, resp, d: _Deadline, complete: bool) -> None:
         # Stop the watchdog before the connection goes back to the pool, so it
         # can never shut a socket another request has taken meanwhile.
         _WATCHDOG.disarm(d)
-        if not complete:
-            resp.close()  # unknown state: the pool reconnects next time
-        resp.release_conn()
+        if complete and resp.isclosed() and not resp.will_close:
+            self._pool.put(conn)
+        else:
+            conn.close()  # unknown state: never reused
 
     def _call(self, method: str, path: str, body=None, headers: dict | None = None,
               max_body: int | None = None, seconds: float | None = None) -> tuple[int, dict, bytes]:
         """A whole request: ``(status, headers, body)``; the connection is returned."""
-        resp, d = self._open(method, path, body, headers, seconds=seconds)
+        conn, resp, d = self._open(method, path, body, headers, seconds=seconds)
         complete = False
         try:
             status = resp.status
-            length = resp.headers.get("Content-Length")
+            length = resp.getheader("Content-Length")
             if max_body is not None and length is not None and length.isdigit() and int(length) > max_body:
                 raise self._unexpected_size(method, path, length, max_body, status)
-            if method == "HEAD":
-                data = b""
-            elif max_body is not None:
-                data = resp.read(max_body + 1, decode_content=False)
+            if max_body is not None:
+                data = resp.read(max_body + 1)
                 if len(data) > max_body:
                     raise self._unexpected_size(method, path, "more than that", max_body, status)
-                data += resp.read(decode_content=False)  # reaches the end: the connection can be reused
+                if not resp.isclosed():
+                    data += resp.read()  # reaches the end: the connection can be reused
             else:
-                data = resp.read(decode_content=False)
-            hdrs = {k.lower(): v for k, v in resp.headers.items()}
+                data = resp.read()
+            hdrs = {k.lower(): v for k, v in resp.getheaders()}
             complete = True
         except _TRANSPORT as exc:
             raise self._failed(method, path, exc, d) from exc
         finally:
-            self._finish(resp, d, complete)
+            self._finish(conn, resp, d, complete)
         if status < 400 or status in (404, 416):
             self.health.success()
         return status, hdrs, data
@@ -546,29 +559,29 @@ class HttpCas:
             return BlobReader(io.BytesIO(b""), 0, verify=digest if whole else None, fail=fail)
 
         headers = {} if whole else {"Range": f"bytes={start}-{stop - 1}"}
-        resp, d = self._open("GET", path, None, headers, seconds=self._seconds(stop - start))
+        conn, resp, d = self._open("GET", path, None, headers, seconds=self._seconds(stop - start))
         body = _Body(self, resp, d, path)
         try:
             status = resp.status
             if status == 404:
                 body.read()
-                self._finish(resp, d, True)
+                self._finish(conn, resp, d, True)
                 self.health.success()
                 raise BlobNotFoundError(f"blob {digest} is not in {self!r}", digest=digest)
             if status == 416:
                 raise fail(None)
             if status == 206 and not whole:
-                m = _CONTENT_RANGE.fullmatch(resp.headers.get("Content-Range", ""))
+                m = _CONTENT_RANGE.fullmatch(resp.getheader("Content-Range", ""))
                 if not m or int(m.group(1)) != start or int(m.group(2)) != stop - 1:
                     err = RemoteCasError(
-                        f"GET {self._url(path)} answered range {resp.headers.get('Content-Range')!r} "
+                        f"GET {self._url(path)} answered range {resp.getheader('Content-Range')!r} "
                         f"for {range!r}", url=self._url(path), status=status)
                     self.health.failure(str(err))
                     raise err
                 if m.group(3) != "*" and int(m.group(3)) != size:
                     raise fail(None)
             elif status == 200:
-                length = resp.headers.get("Content-Length")
+                length = resp.getheader("Content-Length")
                 if length is not None and length != str(size):
                     raise fail(None, f"announced {length} bytes for a blob of {size}")
                 # A server that ignores Range sends the whole blob: skip ahead.
@@ -583,11 +596,11 @@ class HttpCas:
         except BlobNotFoundError:
             raise
         except BaseException:
-            self._finish(resp, d, False)
+            self._finish(conn, resp, d, False)
             raise
         self.health.success()
         return BlobReader(body, stop - start, verify=digest if whole else None, fail=fail,
-                          on_close=lambda complete: self._finish(resp, d, complete),
+                          on_close=lambda complete: self._finish(conn, resp, d, complete),
                           name=self._url(path))
 
     def read_bytes(self, digest: Digest, range: BlobRange = _FULL) -> bytes:
