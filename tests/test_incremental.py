@@ -329,3 +329,99 @@ def test_cached_load_equals_no_cache_after_every_edit_with_a_remote(tmp_path, ca
     counts = run_sequence(tmp_path, capsys, remote=remote_url, fresh_local_every=3)
     assert counts["remote_hits"] > len(EDITS) // 3, counts
     assert counts["hits"] > 2 * len(EDITS), counts
+
+
+# --- a random walk over the resolution-changing edits ---------------------------------
+
+
+def _toggle(rel, text):
+    def run(root, rng):
+        path = _p(root, rel)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.unlink(path)
+        else:
+            write(root, rel, text)
+
+    return run
+
+
+def _to_dir(rel):
+    def run(root, rng):
+        path = _p(root, rel)
+        if os.path.lexists(path) and not os.path.isdir(path):
+            os.unlink(path)
+        if not os.path.isdir(path):
+            write(root, rel + "/index.ts", 'export const MOD = "dir";\nexport const UTIL = "dir";\n')
+
+    return run
+
+
+def _relink(rel, targets):
+    def run(root, rng):
+        path = _p(root, rel)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        os.symlink(rng.choice(targets), path + ".tmp-link")
+        os.replace(path + ".tmp-link", path)
+
+    return run
+
+
+def _rewrite(rel, make):
+    def run(root, rng):
+        if os.path.isfile(_p(root, rel)):
+            write(root, rel, make(rng.randrange(3)))
+
+    return run
+
+
+def _import_map(root, rng):
+    target = rng.choice(["config.json", "config2.json"])
+    write(root, IMPORT_MAP_NAME, json.dumps({"imports": {"@defs/": "defs/", "@cfg": f"defs/{target}"}}))
+
+
+RANDOM_EDITS = [
+    _toggle("defs/mod.ts", 'export const MOD = "mod.ts";\n'),
+    _toggle("defs/mod.js", 'export const MOD = "mod.js";\n'),
+    _toggle("defs/mod/index.ts", 'export const MOD = "index";\n'),
+    _toggle("defs/util.js", 'export const UTIL = "util.js";\n'),
+    _to_dir("defs/mod.ts"),
+    _to_dir("defs/util.js"),
+    _relink("defs/current", ["v1", "v2", "nowhere"]),
+    _relink("defs/chosen.ts", ["choices/a.ts", "choices/b.ts", "choices/none.ts"]),
+    _rewrite("defs/mod.ts", lambda n: f'export const MOD = "mod.ts {n}";\n'),
+    _rewrite("defs/util.ts", lambda n: f'export const UTIL = "util.ts {n}";\n'),
+    _rewrite("defs/config.json", lambda n: f'{{"level": {n}}}\n'),
+    _import_map,
+    _toggle("pkgs/a/src/x.txt", "x\n"),
+]
+
+
+def _sorted_problems(snap: dict) -> dict:
+    # Problems arrive in evaluation-completion order; only the set is compared.
+    for key in ("problems", "errors"):
+        if key in snap:
+            snap[key] = sorted(snap[key], key=lambda p: json.dumps(p, sort_keys=True))
+    return snap
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_walk_of_resolution_edits(tmp_path, seed):
+    """Edits that break imports too: both loads must report the same problems."""
+    import random
+
+    rng = random.Random(seed)
+    root = make_tree(str(tmp_path / "tree"))
+    with GlobalState(cache_dir=tmp_path / "unused", jobs=2, timeout_s=10.0) as reference, \
+            GlobalState(cache_dir=tmp_path / "cache", jobs=2, timeout_s=10.0) as cached:
+        hits = 0
+        for step in range(50):
+            for _ in range(rng.randrange(1, 3)):
+                rng.choice(RANDOM_EDITS)(root, rng)
+            want = _sorted_problems(snapshot(reference.load(root, use_cache=False, keep_going=True), reference.interner))
+            result = cached.load(root, keep_going=True)
+            hits += result.stats["cache_hits"]
+            assert _sorted_problems(snapshot(result, cached.interner)) == want, f"seed {seed} step {step}"
+        assert hits > 50  # the cache served most scripts
