@@ -142,6 +142,32 @@ def test_peak_rss_is_the_process_high_water_mark(tmp_path, as_json):
     assert reported >= hwm * 0.97, (reported / (1 << 20), hwm / (1 << 20))
 
 
+_BIG_PARENT = """
+import subprocess, sys
+big = bytearray(256 << 20)
+for i in range(0, len(big), 4096):
+    big[i] = 1
+proc = subprocess.run([sys.executable, "-c", sys.argv[1], *sys.argv[2:]], capture_output=True, text=True)
+sys.stdout.write(proc.stdout)
+sys.stderr.write(proc.stderr)
+sys.exit(proc.returncode)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc (Linux)")
+def test_peak_rss_is_not_the_parent_process_memory(tmp_path, small):
+    # Linux keeps ru_maxrss across exec: a zako started by a process holding
+    # 256 MiB must still report its own peak.
+    argv = ["load", small, "--cache-dir", str(tmp_path / "cache"), "--jobs", "1"]
+    proc = subprocess.run([sys.executable, "-c", _BIG_PARENT, _RUN_AND_REPORT_HWM, *argv], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    hwm = _vm_hwm_bytes(proc.stderr.split("\nSTATUS\n", 1)[1])
+    line = next(l for l in proc.stdout.splitlines() if "peak RSS" in l)
+    reported = float(line.split()[-2]) * (1 << 20)
+    assert hwm < 200 << 20
+    assert hwm * 0.97 <= reported <= hwm * 1.01, (reported / (1 << 20), hwm / (1 << 20))
+
+
 def test_peak_rss_reader_matches_vmhwm():
     from zako.project.load import peak_rss_bytes
 
@@ -150,6 +176,17 @@ def test_peak_rss_reader_matches_vmhwm():
     with open("/proc/self/status") as f:
         before = _vm_hwm_bytes(f.read())
     got = peak_rss_bytes()
+    with open("/proc/self/status") as f:
+        after = _vm_hwm_bytes(f.read())
+    assert before <= got <= after
+
+
+def test_memory_report_peak_is_the_same_high_water_mark(state):
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("needs /proc (Linux)")
+    with open("/proc/self/status") as f:
+        before = _vm_hwm_bytes(f.read())
+    got = state.memory_report()["process"]["peak_rss_bytes"]
     with open("/proc/self/status") as f:
         after = _vm_hwm_bytes(f.read())
     assert before <= got <= after

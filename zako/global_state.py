@@ -15,7 +15,6 @@ cheap: worker threads start on demand.
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import threading
 from typing import Any
@@ -52,8 +51,12 @@ def process_rss_bytes() -> int | None:
 
 
 def peak_rss_bytes() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
+    """The process's RSS high-water mark: the figure ``zako load`` prints
+    (``VmHWM``; see ``zako.project.load.peak_rss_bytes`` for why not
+    ``ru_maxrss``)."""
+    from .project.load import peak_rss_bytes as high_water_mark
+
+    return high_water_mark()
 
 
 class CommonStrings:
