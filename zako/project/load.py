@@ -215,6 +215,7 @@ class _Loader:
         self.import_map: dict[str, str] | None = None
         self.import_map_digest = ""
         self._bad_entries: set[str] = set()
+        self._bad_lock = threading.Lock()
         self._sources: dict[str, str] = {}
         # (package, target name) -> declared dep texts, for the line of a missing dep
         self._dep_texts: dict[tuple[str, str], list[str]] = {}
@@ -253,8 +254,10 @@ class _Loader:
             and entry.get("script_digest") == sd and entry.get("context") == ctx
         ):
             return entry
-        if key not in self._bad_entries:
+        with self._bad_lock:  # lookups run on a thread pool: still one warning per entry
+            first = key not in self._bad_entries
             self._bad_entries.add(key)
+        if first:
             if isinstance(entry, dict):
                 why = (f"it was computed for key {str(entry.get('key'))[:16]!r}..., {str(entry.get('context'))!r} "
                        f"script {entry.get('script')!r}, not for {ctx} script {script!r} at this digest")
