@@ -294,7 +294,7 @@ def test_graph_is_transformed_once_then_cached(project):
     misses = cache.misses
     loader.load_graph("BUILD.ts", context_type=ContextType.BUILD)
     assert cache.misses == misses and cache.hits >= 3
-    script, heads = build_script(graph)
+    script, heads, _keys = build_script(graph)
     assert "__zako_start" in script and set(heads) == {"BUILD.ts", "lib/a.ts", "lib/b.js"}
 
 

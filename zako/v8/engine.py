@@ -36,6 +36,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +72,10 @@ ISOLATION_MODES = ("realm", "isolate")
 #: an evaluation passes this fraction of the limit: garbage V8 could not free.
 _REALM_MAX_EVALUATIONS = 20_000
 _REALM_MAX_HEAP_FRACTION = 0.5
+#: A realm's heap statistics are read on every this many evaluations, and
+#: after any evaluation that took this long.
+_STATS_EVERY = 16
+_STATS_AFTER_S = 0.005
 #: Marks the error of a script body that does not parse on its own (it would
 #: otherwise close the wrapper and declare globals of the realm).
 _BODY_MARK = "zako-body-check: "
@@ -105,6 +110,35 @@ def _event_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+_local = threading.local()
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop | None:
+    """This thread's own event loop for driving contexts, made on first use;
+    None when the thread already runs an asyncio loop (then the shared loop
+    drives, and this thread only waits)."""
+    try:
+        asyncio.get_running_loop()
+        return None
+    except RuntimeError:
+        pass
+    loop = getattr(_local, "loop", None)
+    if loop is None or loop.is_closed() or getattr(_local, "pid", None) != os.getpid():
+        loop = asyncio.new_event_loop()
+        _local.loop, _local.pid = loop, os.getpid()
+        # Close it with its thread: its realms go with the engines using them.
+        weakref.finalize(threading.current_thread(), _close_loop, loop)
+    return loop
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    if not loop.is_running() and not loop.is_closed():
+        try:
+            loop.close()
+        except Exception:  # at interpreter exit, best effort
+            pass
+
+
 # --- one evaluation -----------------------------------------------------------------------
 
 
@@ -126,6 +160,7 @@ class _Run:
     gc_requested: bool = False
     healthy: bool = True  # false once JS was terminated: do not ask the isolate anything
     ab_peak: int = 0
+    read_stats: bool = True
     stats: dict[str, Any] | None = None
     host_functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     # set by the loop once the driver no longer touches the context
@@ -333,14 +368,15 @@ class Engine:
 
     # --- realms ---------------------------------------------------------------------
 
-    def _take_realm(self, extras: list[str]) -> Realm:
+    def _take_realm(self, extras: list[str], loop: asyncio.AbstractEventLoop) -> Realm:
         key = tuple(extras)
         if self.isolation == "realm":
             with self._lock:
                 for i in range(len(self._idle) - 1, -1, -1):
-                    if self._idle[i].extras_key == key:
+                    r = self._idle[i]
+                    if r.extras_key == key and r.loop is loop:
                         return self._idle.pop(i)
-        realm = Realm(_event_loop(), heap_limit_bytes=self.heap_limit_bytes, console_max=_CONSOLE_MAX, extras=extras)
+        realm = Realm.create(loop, heap_limit_bytes=self.heap_limit_bytes, console_max=_CONSOLE_MAX, extras=extras)
         with self._lock:
             self._realms_made += 1
         return realm
@@ -378,8 +414,9 @@ class Engine:
         split_result: Callable[[Any], tuple[Any, dict[str, list[Any]]]] | None = None,
         column_offset: int = 0,
         host_functions: Mapping[str, Callable[..., Any]] | None = None,
+        modules: bool = False,
     ) -> ExecutionResult:
-        """Run a prepared classic script in a fresh context; the module runner's hook.
+        """Run a prepared classic script in a realm; the module runner's hook.
 
         Contract (stable):
 
@@ -406,13 +443,20 @@ class Engine:
         - ``host_functions``: as for ``evaluate``; JS may also call
           ``__zako_host(name, ...args)``. While a host call is outstanding a
           pending promise is not a deadlock.
+        - ``script`` may also be a callable ``script(known) -> (text,
+          new_keys)``: ``known`` is the set of module-factory keys the realm
+          already holds; ``new_keys`` are added to it once the evaluation
+          has ended without an exception (see ``module_runner``).
+        - ``modules``: the script starts the module runtime (which refuses
+          to start in any other evaluation, and more than once).
         - Throws become ``ExecutionResult.exception``; failures raise the
           ``V8Error`` subclasses exactly as ``evaluate`` does.
         """
         if self._closed:
             raise V8Error("engine is closed", module_specifier=specifier)
-        if not isinstance(script, str):
+        if not isinstance(script, str) and not callable(script):
             raise TypeError(f"script must be str, got {type(script).__name__}")
+        new_keys: set[str] = set()
         if not isinstance(specifier, str) or not specifier or "\n" in specifier:
             raise ValueError(f"specifier must be a one-line non-empty str, got {specifier!r}")
         inputs_json = _inputs_json(inputs, specifier)
@@ -422,13 +466,18 @@ class Engine:
         if cancel_token is not None and getattr(cancel_token, "cancelled", False):
             raise ScriptCancelledError("evaluation cancelled before it started", module_specifier=specifier)
 
-        loop = _event_loop()
+        own_loop = _thread_loop()
+        loop = own_loop if own_loop is not None else _event_loop()
         started = time.perf_counter()
-        realm = self._take_realm(extras)
+        realm = self._take_realm(extras, loop)
         ctx = realm.racer
         run = _Run(
             specifier=specifier,
             ctx=ctx,
+            # Reading heap statistics blocks the isolate's thread for a while
+            # (more than a small evaluation takes): a long-lived realm is
+            # read every few evaluations, a new one always.
+            read_stats=realm.evaluations % _STATS_EVERY == 0,
             deadline=loop.time() + self.timeout_s,
             timeout_s=self.timeout_s,
             heap_limit=self.heap_limit_bytes,
@@ -438,10 +487,10 @@ class Engine:
         with self._lock:
             self._live.add(run)
             self._evaluations += 1
-        cfut: concurrent.futures.Future[Any] | None = None
-        unregister: Callable[[], Any] | None = None
         try:
-            begin = f"__zako_begin({json.dumps(inputs_json)},{json.dumps(sorted(hosts))});"
+            if callable(script):
+                script, new_keys = script(realm.module_keys)
+            begin = f"__zako_begin({json.dumps(inputs_json)},{json.dumps(sorted(hosts))},{json.dumps(modules)});"
             # begin shares line 1 and one eval with the script: one round trip.
             body = f"{begin}{script}\n;void 0\n//# sourceURL={run.url}"
             if run.column_offset:
@@ -450,20 +499,24 @@ class Engine:
                 # frames named after the entry there are the module's own.)
                 run.column_offset += len(begin)
             transform = f"({result_transform})" if result_transform else "undefined"
-            cfut = _submit(loop, _drive(run, body, f"__zako_step({transform})"), run)
-            if cancel_token is not None:
-                unregister = _watch(cancel_token, run, cfut)
+            driver = _drive(run, body, f"__zako_step({transform})")
             try:
-                outcome = cfut.result(timeout=self.timeout_s + _GRACE_S)
-            except concurrent.futures.TimeoutError:
-                cfut.cancel()
+                if own_loop is not None:
+                    outcome = _wait_here(own_loop, driver, run, cancel_token, self.timeout_s + _GRACE_S)
+                else:
+                    outcome = _wait_on_shared_loop(loop, driver, run, cancel_token, self.timeout_s + _GRACE_S)
+                if new_keys and outcome[1] is None:
+                    # The runtime compiled and kept these factories: later
+                    # scripts may leave their code out.
+                    realm.module_keys |= new_keys
+            except (asyncio.TimeoutError, concurrent.futures.TimeoutError):
                 run.healthy = False
                 raise ScriptTimeoutError(
                     f"script did not finish within {self.timeout_s:g} s",
                     module_specifier=specifier,
                     addition_message=f"timeout_s={self.timeout_s:g}",
                 ) from None
-            except concurrent.futures.CancelledError:
+            except (asyncio.CancelledError, concurrent.futures.CancelledError):
                 run.healthy = False
                 if run.cancelled:
                     raise ScriptCancelledError(
@@ -473,22 +526,17 @@ class Engine:
             except _Failure as failure:
                 raise failure.error from None
         finally:
-            if unregister is not None:
-                unregister()
-            if cfut is not None and not run.finished.is_set():
-                # Interrupted (grace timeout, KeyboardInterrupt...): let the
-                # driver unwind before the context is closed under it.
-                cfut.cancel()
-                run.healthy = False
-                run.finished.wait(_GRACE_S)
             stats = run.stats
-            if stats is None and run.healthy:
+            if stats is None and run.healthy and run.read_stats:
                 try:
                     stats = ctx.heap_stats()
                 except Exception:  # stats are best effort
                     stats = None
             if not run.healthy:
                 stats = None
+            elif stats is None:
+                stats = realm.stats  # the realm's latest reading stands for this evaluation
+            realm.stats = stats
             run.stats = stats
             with self._lock:
                 self._live.discard(run)
@@ -546,12 +594,13 @@ def _host_functions(host_functions: Any, specifier: str) -> dict[str, Callable[.
     return dict(host_functions)
 
 
-def _watch(token: Any, run: _Run, cfut: concurrent.futures.Future[Any]) -> Callable[[], Any]:
-    """Register a cancel callback; returns the function that unregisters it."""
+def _watch(token: Any, run: _Run, cancel: Callable[[], Any]) -> Callable[[], Any]:
+    """Register a cancel callback; returns the function that unregisters it.
+    ``cancel`` must be callable from any thread."""
 
     def on_cancel(*_args: Any) -> None:
         run.cancelled = True
-        cfut.cancel()  # thread-safe: the loop cancels the task, mini-racer terminates JS
+        cancel()  # the loop cancels the driver, mini-racer terminates JS
 
     handle = token.add_callback(on_cancel)
     if getattr(token, "cancelled", False):
@@ -602,6 +651,48 @@ def _submit(loop: asyncio.AbstractEventLoop, coro: Any, run: _Run) -> concurrent
 
     loop.call_soon_threadsafe(start)
     return cfut
+
+
+def _wait_here(loop: asyncio.AbstractEventLoop, driver: Any, run: _Run, token: Any, limit_s: float) -> Any:
+    """Drive an evaluation on this thread's own loop: no other thread is
+    woken on the way (V8's answers arrive straight on this loop)."""
+    task = loop.create_task(driver)
+    task.add_done_callback(lambda _t: run.finished.set())
+    unregister = _watch(token, run, lambda: loop.call_soon_threadsafe(task.cancel)) if token is not None else None
+    try:
+        return loop.run_until_complete(asyncio.wait_for(task, limit_s))
+    finally:
+        if unregister is not None:
+            unregister()
+        if not task.done():
+            # Interrupted (KeyboardInterrupt...): let the driver unwind before
+            # its context is closed.
+            run.healthy = False
+            task.cancel()
+            try:
+                loop.run_until_complete(asyncio.wait([task], timeout=_GRACE_S))
+            except BaseException:  # already unwinding
+                pass
+
+
+def _wait_on_shared_loop(loop: asyncio.AbstractEventLoop, driver: Any, run: _Run, token: Any, limit_s: float) -> Any:
+    """Drive an evaluation on the process-wide loop (the caller's thread
+    already runs an asyncio loop) and wait for it."""
+    cfut = _submit(loop, driver, run)
+    unregister = _watch(token, run, cfut.cancel) if token is not None else None
+    try:
+        try:
+            return cfut.result(timeout=limit_s)
+        except concurrent.futures.TimeoutError:
+            cfut.cancel()
+            raise
+    finally:
+        if unregister is not None:
+            unregister()
+        if not run.finished.is_set():
+            cfut.cancel()
+            run.healthy = False
+            run.finished.wait(_GRACE_S)
 
 
 async def _drive(run: _Run, body: str, step: str) -> tuple[Any, JSException | None]:
@@ -688,9 +779,11 @@ async def _drive(run: _Run, body: str, step: str) -> tuple[Any, JSException | No
             await asyncio.sleep(delay)
             continue
         if s == "ok" or s == "throw":
-            # Read here, while on the loop: saves waking the caller twice.
-            # (mini-racer answers heap statistics even while JS runs.)
-            run.stats = ctx.heap_stats()
+            if not run.read_stats and time.perf_counter() - run.started >= _STATS_AFTER_S:
+                run.read_stats = True  # a long evaluation may have grown the heap: worth a reading
+            if run.read_stats:
+                # Read here, while on the loop: saves waking the caller twice.
+                run.stats = ctx.heap_stats()
             if s == "ok":
                 return state["value"], None
             return None, _js_exception(state["err"], spec, run.column_offset)

@@ -21,6 +21,8 @@ import re
 from importlib import resources
 from typing import Any
 
+from blake3 import blake3
+
 from .._version import __version__
 from .context_type import ContextType
 from .errors import ModuleLoadError
@@ -170,13 +172,29 @@ def runtime_prelude() -> str:
     )
 
 
-def build_script(graph: ModuleGraph) -> tuple[str, dict[str, int]]:
+#: Module factories one realm keeps compiled (builtins and shared libraries;
+#: past this, modules are sent as code each time, so a realm's memory stays bounded).
+REALM_FACTORY_LIMIT = 256
+
+
+def _factory_key(m: LoadedModule, code: str) -> str:
+    return blake3(f"{m.name}\0{code}".encode("utf-8")).hexdigest()[:32]
+
+
+def build_script(graph: ModuleGraph, known: set[str] | frozenset[str] = frozenset()) -> tuple[str, dict[str, int], set[str]]:
     """The script that links and runs ``graph`` (it calls the engine's
-    ``__zako_start`` and settles to ``{namespace, declarations}``), and the
-    width of the wrapper head on line 1 of each module, by display name."""
+    ``__zako_start`` and settles to ``{namespace, declarations}``), the
+    width of the wrapper head on line 1 of each module, by display name, and
+    the factory keys the script asks the realm to keep.
+
+    ``known``: factory keys the realm already holds; those modules are sent
+    without their code. Only modules other than the entry (builtins, shared
+    libraries) are kept: they are what the next evaluations import again.
+    """
     links = link(graph)
     records = []
     heads: dict[str, int] = {}
+    new_keys: set[str] = set()
     for m, ln in zip(graph.modules, links):
         head = {
             "url": m.specifier.url,
@@ -189,14 +207,24 @@ def build_script(graph: ModuleGraph) -> tuple[str, dict[str, int]]:
         }
         if m.transform is not None:
             heads[m.name] = m.transform.code.index(";yield;") + len(";yield;")
-        head["code"] = _module_code(m)
+        code = _module_code(m)
+        if m.index != graph.entry:
+            key = _factory_key(m, code)
+            if key in known:
+                head["key"] = key
+                code = None
+            elif len(known) + len(new_keys) < REALM_FACTORY_LIMIT:
+                head["key"] = key
+                new_keys.add(key)
+        if code is not None:
+            head["code"] = code
         records.append(json.dumps(head, separators=(",", ":")))
     cfg = f"{{version:{json.dumps(__version__)},entry:{graph.entry},modules:[\n" + ",\n".join(records) + "\n]}"
     # The registry evaluates each module's code inside the started async
     # function, so a module V8 rejects becomes the evaluation's exception.
     # bind, not an arrow: no frame of this script (named after the entry by
     # the engine) shows up in stacks, only the module's and the registry's.
-    return f"__zako_start({RUNTIME_GLOBAL}.bind(null,{cfg}));", heads
+    return f"__zako_start({RUNTIME_GLOBAL}.bind(null,{cfg}));", heads, new_keys
 
 
 def _fix_line1_columns(stack: str | None, heads: dict[str, int]) -> str | None:
@@ -251,7 +279,13 @@ def execute_module(
     """
     context_type = ContextType.coerce(context_type)
     graph = loader.load_graph(specifier, context_type=context_type)
-    script, heads = build_script(graph)
+    heads: dict[str, int] = {}
+
+    def script(known: set[str]) -> tuple[str, set[str]]:
+        text, line1, new_keys = build_script(graph, known)
+        heads.update(line1)
+        return text, new_keys
+
     name = graph.modules[graph.entry].name
 
     def split(payload: Any) -> tuple[Any, dict[str, list]]:
@@ -266,6 +300,7 @@ def execute_module(
         cancel_token=cancel_token,
         extra_prelude=runtime_prelude(),
         split_result=split,
+        modules=True,
     )
     if result.exception is not None:
         result.exception.stack = _fix_line1_columns(result.exception.stack, heads)

@@ -84,6 +84,8 @@
       abLive: 0,
       abPeak: 0,
       generation: 0,
+      // whether this evaluation may start the module runtime (once)
+      modulesAllowed: false,
     };
   }
   let generation = 0;
@@ -466,11 +468,20 @@
 
   // Starts an evaluation: everything the previous one left (timers, host
   // calls, console state, buffers counted) is dropped here.
-  fixed("__zako_begin", (function begin(inputsJson, hostNames) {
+  fixed("__zako_begin", (function begin(inputsJson, hostNames, modules) {
     generation++;
     st = freshState(inputsJson === null ? {} : jsonParse(inputsJson), hostNames || []);
     st.generation = generation;
+    st.modulesAllowed = modules === true;
     return "zako:begun";
+  }));
+  // The module runtime asks this first: true once, and only in an
+  // evaluation the host started as a module graph.
+  fixed("__zako_claim_modules", (function claimModules() {
+    const s = st;
+    if (!s.modulesAllowed) return false;
+    s.modulesAllowed = false;
+    return true;
   }));
 
   fixed("__zako_start", (function (body) {

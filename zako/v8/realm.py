@@ -22,6 +22,7 @@ with our event loop, ``init_mini_racer``).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import threading
@@ -68,31 +69,62 @@ def close_racer(cm: AbstractContextManager[MiniRacer]) -> None:
 
 class Realm:
     """A locked-down context. Not thread-safe: one evaluation at a time
-    (the engine hands a realm to one caller until it is released)."""
+    (the engine hands a realm to one caller until it is released). It is
+    driven by the event loop it was made on (``loop``)."""
 
-    __slots__ = ("cm", "racer", "extras_key", "evaluations", "closed", "frozen_objects", "__weakref__")
+    __slots__ = ("cm", "racer", "loop", "extras_key", "evaluations", "closed", "frozen_objects", "stats", "module_keys",
+                 "__weakref__")
 
-    def __init__(self, loop: Any, *, heap_limit_bytes: int, console_max: int, extras: list[str]) -> None:
-        self.cm, self.racer = open_racer(loop)
-        self.extras_key = tuple(extras)
+    def __init__(self) -> None:
+        self.cm: AbstractContextManager[MiniRacer] | None = None
+        self.racer: MiniRacer | None = None
+        self.loop: Any = None
+        self.extras_key: tuple[str, ...] = ()
         self.evaluations = 0
         self.closed = False
+        self.frozen_objects = 0
+        #: latest V8 heap statistics read from this realm
+        self.stats: dict[str, Any] | None = None
+        #: keys of the module factories the module runtime keeps compiled here
+        self.module_keys: set[str] = set()
+
+    @classmethod
+    def create(cls, loop: Any, *, heap_limit_bytes: int, console_max: int, extras: list[str]) -> "Realm":
+        """Make a realm on ``loop``: run there when another thread runs it,
+        else run the loop here until the realm is ready."""
+        coro = cls._acreate(loop, heap_limit_bytes=heap_limit_bytes, console_max=console_max, extras=extras)
+        if loop.is_running():
+            return asyncio.run_coroutine_threadsafe(coro, loop).result(_SETUP_TIMEOUT_S * 4)
+        return loop.run_until_complete(coro)
+
+    @classmethod
+    async def _acreate(cls, loop: Any, *, heap_limit_bytes: int, console_max: int, extras: list[str]) -> "Realm":
+        # On the loop: mini-racer's own set-up eval runs synchronously here.
+        self = cls()
+        self.loop = loop
+        self.extras_key = tuple(extras)
+        self.cm, self.racer = open_racer(loop)
         try:
             self.racer.set_hard_memory_limit(heap_limit_bytes)
             ctl = json.dumps({"abLimit": heap_limit_bytes, "consoleMax": console_max})
-            self._setup(f"({_source('prelude.js')})({ctl});\n//# sourceURL=zako:prelude", "the prelude")
+            await self._setup(f"({_source('prelude.js')})({ctl});\n//# sourceURL=zako:prelude", "the prelude")
             for i, extra in enumerate(extras):
-                self._setup(extra, f"extra prelude #{i}")
+                await self._setup(extra, f"extra prelude #{i}")
             lock_ctl = json.dumps({"stackTraceLimit": STACK_TRACE_LIMIT})
-            frozen = self._setup(f"({_source('lockdown.js')})({lock_ctl});\n//# sourceURL=zako:lockdown", "lockdown")
+            frozen = await self._setup(f"({_source('lockdown.js')})({lock_ctl});\n//# sourceURL=zako:lockdown",
+                                       "lockdown")
             self.frozen_objects = int(frozen) if isinstance(frozen, (int, float)) else 0
         except BaseException:
             self.close()
             raise
+        return self
 
-    def _setup(self, code: str, what: str) -> Any:
+    async def _setup(self, code: str, what: str) -> Any:
+        assert self.racer is not None
         try:
-            return self.racer.eval(code, timeout_sec=_SETUP_TIMEOUT_S)
+            return await asyncio.wait_for(self.racer.eval_cancelable(code), _SETUP_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            raise V8Error(f"{what} did not finish within {_SETUP_TIMEOUT_S:g} s while setting up a V8 context") from None
         except JSEvalException as exc:
             raise V8Error(f"{what} failed while setting up a V8 context", exception=str(exc)) from None
 
@@ -100,4 +132,5 @@ class Realm:
         if self.closed:
             return
         self.closed = True
-        close_racer(self.cm)
+        if self.cm is not None:
+            close_racer(self.cm)

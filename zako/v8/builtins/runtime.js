@@ -8,8 +8,17 @@
 //   code:  source evaluating to (scope) => async generator function (api),
 //          ending in its own //# sourceURL
 //   deps:  static imports in order; requests: every request (incl. import()) -> module
-(async function runModules(cfg) {
+(function () {
+"use strict";
+// Compiled module factories this realm keeps, by key (see build_script):
+// calling a factory makes a fresh instance, so keeping it shares no state.
+const factories = new Map();
+const claim = globalThis.__zako_claim_modules;
+return async function runModules(cfg) {
   "use strict";
+  // Only the host's own call, once per evaluation: a script calling this
+  // could otherwise plant a factory for later evaluations.
+  if (!claim()) throw new Error("zako: the module runtime can only be started by the host");
   const mods = cfg.modules;
   const declarations = { targets: [], rules: [], toolchains: [], configs: [], project: [] };
   const finishers = [];
@@ -112,14 +121,20 @@
   // Instantiate every module, then let each register its export getters
   // (the generator's first step) before any module body runs.
   for (const m of mods) {
-    try {
-      m.fn = (0, eval)(m.code);
-    } catch (e) {
-      // V8 rejected code tree-sitter accepted (e.g. a redeclared `let`):
-      // eval's error has no position, so at least name the module.
-      if (e instanceof SyntaxError) e.message += ` (in module ${m.name})`;
-      throw e;
+    let fn = m.key === undefined ? undefined : factories.get(m.key);
+    if (fn === undefined) {
+      if (typeof m.code !== "string") throw new Error(`zako: no compiled module ${m.name} in this context`);
+      try {
+        fn = (0, eval)(m.code);
+      } catch (e) {
+        // V8 rejected code tree-sitter accepted (e.g. a redeclared `let`):
+        // eval's error has no position, so at least name the module.
+        if (e instanceof SyntaxError) e.message += ` (in module ${m.name})`;
+        throw e;
+      }
+      if (m.key !== undefined) factories.set(m.key, fn);
     }
+    m.fn = fn;
     m.code = null;
   }
   for (const m of mods) {
@@ -156,4 +171,5 @@
     if (typeof v !== "function") value[key] = v;
   }
   return { namespace: value, declarations };
-})
+};
+})()
