@@ -155,7 +155,8 @@ class GlobalState:
             flush_timeout=remote_flush_timeout_s,
         )
         self.action_cache = ActionCache(os.path.join(self.cache_dir, "ac"), remote=self.remote,
-                                        uploads=self.cas.uploads, health=self.cache_health)
+                                        uploads=self.cas.uploads, health=self.cache_health,
+                                        local_writes=self.cas.local_writes)
         self.isolation = isolation
         self.heap_limit_bytes = heap_limit_bytes
         self.timeout_s = timeout_s

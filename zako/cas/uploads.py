@@ -49,14 +49,14 @@ class UploadQueue:
         self._closed = False
         self.done = 0
 
-    def submit(self, kind: str, fn: Callable[..., Any], *args: Any) -> bool:
+    def submit(self, kind: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
         """Queue a job; False (and counted as skipped) when the queue is full or closed."""
         with self._cond:
             if self._closed or len(self._jobs) >= self.max_pending:
                 dropped = True
             else:
                 dropped = False
-                self._jobs.append((kind, fn, args))
+                self._jobs.append((kind, (lambda: fn(*args, **kwargs)) if kwargs else fn, () if kwargs else args))
                 if self._idle:
                     self._cond.notify()
                 elif self._threads < self.workers:

@@ -40,12 +40,17 @@ class ActionCache:
     remote request is a miss, never an error.
     """
 
-    def __init__(self, root: str, remote: Any = None, *, uploads: Any = None, health: Any = None) -> None:
+    def __init__(self, root: str, remote: Any = None, *, uploads: Any = None, health: Any = None,
+                 local_writes: Any = None) -> None:
         from ..cas.breaker import CacheHealth
 
         self.root = root
         self.remote = remote
         self.uploads = uploads
+        # Local copies of remote hits, written off the lookup's path (an
+        # UploadQueue); entries waiting here are served from memory.
+        self.local_writes = local_writes
+        self._copies: dict[str, bytes] = {}
         if health is None:
             health = getattr(remote, "health", None)
         self.health = health if health is not None else CacheHealth()
@@ -84,10 +89,19 @@ class ActionCache:
                 return data
             self.invalid(key_hex, "empty file")  # an entry is never empty: a torn or zeroed copy
         except FileNotFoundError:
-            pass
+            pending = self._copies.get(key_hex)
+            if pending is not None:
+                with self._count_lock:
+                    self.local_hits += 1
+                return pending
         data = self._remote_get(key_hex) if self.remote is not None else None
         if data is not None:
-            self._write_local(key_hex, data)
+            if self.local_writes is not None:
+                self._copies[key_hex] = data
+                if not self.local_writes.submit("local copy", self._write_copy, key_hex, data):
+                    self._copies.pop(key_hex, None)
+            else:
+                self._write_local(key_hex, data)
             with self._count_lock:
                 self.remote_hits += 1
             return data
@@ -108,7 +122,15 @@ class ActionCache:
             _log.debug("remote action-cache read of %s failed: %s", key_hex, e)
             return None
 
+    def _write_copy(self, key_hex: str, data: bytes) -> None:
+        # Only if no put() replaced the entry meanwhile (a fresh result must
+        # never be overwritten by the remote's older copy).
+        if self._copies.get(key_hex) is data:
+            self._write_local(key_hex, data)
+            self._copies.pop(key_hex, None)
+
     def put(self, key_hex: str, data: bytes, *, remote: bool = True) -> None:
+        self._copies.pop(key_hex, None)
         self._write_local(key_hex, data)
         if not remote or self.remote is None:
             return
