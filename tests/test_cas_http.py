@@ -215,9 +215,14 @@ def test_dropped_keepalive_connection_is_replaced(remote):
 
     data = b"keep-alive"
     d = remote.store(Digest.of_bytes(data), data)
-    pooled = [c for c in remote._pool._idle if c.sock is not None]
+    pooled = [c for c, _since in remote._pool._idle if c.sock is not None]
     assert pooled  # a kept-alive connection waits in the pool
     for conn in pooled:
         conn.sock.shutdown(socket.SHUT_RDWR)  # as a server closing an idle connection would
-    assert remote.read_bytes(d) == data
+    assert remote.read_bytes(d) == data  # taken at once: the failed first use is retried
+    assert remote.health.failures == 0
+    for conn in [c for c, _since in remote._pool._idle]:
+        conn.sock.shutdown(socket.SHUT_RDWR)
+    remote._pool._idle[:] = [(c, 0.0) for c, _since in remote._pool._idle]  # idle long enough to be checked
+    assert remote.read_bytes(d) == data  # dropped when taken, never sent on
     assert remote.health.failures == 0
