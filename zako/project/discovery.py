@@ -8,10 +8,10 @@ cycle must not hang discovery, and a package must live inside the root).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import Problem
-from .globs import BUILD_FILE_NAMES, SKIPPED_DIR_NAMES
+from .globs import BUILD_FILE_NAMES, SKIPPED_DIR_NAMES, PackageListing
 from .manifest import find_manifest
 
 __all__ = ["PackageEntry", "ProjectLayout", "discover", "PACKAGE_SCRIPT_NAMES"]
@@ -35,20 +35,33 @@ class ProjectLayout:
     package_script: str | None  # "zako.ts" | "zako.js" | None
     packages: list[PackageEntry]  # sorted by path
     problems: list[Problem]
+    # With ``discover(list_files=True)``: package path -> its files as the
+    # walk saw them (None where the walk cannot stand in for the package's
+    # own listing: an unreadable directory, a directory named like a build
+    # file). Taken out by ``take_listing``.
+    listings: dict[str, PackageListing | None] = field(default_factory=dict)
+
+    def take_listing(self, path: str) -> PackageListing | None:
+        """The listing of package ``path``, handed out once (a large tree's
+        listings are freed as their packages are built), else None."""
+        return self.listings.pop(path, None)
 
 
 def _rel(prefix: str, name: str) -> str:
     return f"{prefix}/{name}" if prefix != "." else name
 
 
-def discover(root: str) -> ProjectLayout:
+def discover(root: str, *, list_files: bool = False) -> ProjectLayout:
     """Walk ``root`` and list its packages, sorted by path.
 
     Raises ``ManifestError`` when the root has no (or two) manifests.
     Layout problems (a directory with both ``BUILD.ts`` and ``BUILD.js``,
     two package scripts, an unreadable directory) are returned, not
-    raised, so ``--keep-going`` can report them with the rest. Cost: one
-    ``scandir`` per directory.
+    raised, so ``--keep-going`` can report them with the rest. With
+    ``list_files``, the walk also records each package's files
+    (``ProjectLayout.listings``): the same walk ``PackageFiles`` would do
+    again per package. Cost: one ``scandir`` per directory, plus a ``stat``
+    per symlink when listing files.
     """
     root = os.path.abspath(root)
     manifest = find_manifest(root)
@@ -57,25 +70,37 @@ def discover(root: str) -> ProjectLayout:
     if len(scripts) > 1:
         problems.append(Problem("layout", scripts[1], None, "both zako.ts and zako.js exist: keep one package script"))
     packages: list[PackageEntry] = []
-    stack: list[tuple[str, str]] = [(root, ".")]
+    listings: dict[str, PackageListing | None] = {}
+    # (directory, root-relative path, owning package or None, path inside it)
+    stack: list[tuple[str, str, str | None, str]] = [(root, ".", None, "")]
     while stack:
-        directory, rel = stack.pop()
+        directory, rel, owner, inner = stack.pop()
         try:
             with os.scandir(directory) as it:
                 entries = list(it)
         except OSError as e:
             problems.append(Problem("layout", rel, None, f"cannot read directory: {e.strerror or e}"))
+            if owner is not None:
+                listings[owner] = None  # the package's own walk decides what this means
             continue
         builds = []
+        subdirs = []
+        others = []
+        odd_dir = False
         for entry in entries:
             name = entry.name
             if name in BUILD_FILE_NAMES:
                 if entry.is_file():
                     builds.append(name)
+                    others.append(entry)
+                elif entry.is_dir(follow_symlinks=False):
+                    odd_dir = True  # not walked here, yet a glob walk would enter it
             elif entry.is_dir(follow_symlinks=False):
                 if name.startswith(".") or name in SKIPPED_DIR_NAMES:
                     continue
-                stack.append((entry.path, _rel(rel, name)))
+                subdirs.append(entry)
+            elif list_files:
+                others.append(entry)
         if builds:
             builds.sort(reverse=True)  # BUILD.ts before BUILD.js
             if len(builds) > 1:
@@ -89,5 +114,24 @@ def discover(root: str) -> ProjectLayout:
                     )
                 )
             packages.append(PackageEntry(rel, _rel(rel, builds[0])))
+            if list_files:
+                owner, inner = rel, ""
+                listings[rel] = PackageListing()
+        for entry in subdirs:
+            stack.append((entry.path, _rel(rel, entry.name), owner, inner + entry.name + "/"))
+        if owner is None:
+            continue
+        listing = listings[owner]
+        if listing is None:
+            continue
+        if odd_dir:
+            listings[owner] = None
+            continue
+        files, links = listing.files, listing.links
+        for entry in others:
+            if entry.is_file():
+                files.append(inner + entry.name)
+                if entry.is_symlink():
+                    links.append(inner + entry.name)
     packages.sort(key=lambda p: p.path)
-    return ProjectLayout(root, manifest, scripts[0] if scripts else None, packages, problems)
+    return ProjectLayout(root, manifest, scripts[0] if scripts else None, packages, problems, listings)

@@ -28,7 +28,7 @@ from functools import lru_cache
 
 from ..exceptions import ZakoError
 
-__all__ = ["GlobError", "PackageFiles", "compile_pattern", "expand_braces", "is_glob"]
+__all__ = ["GlobError", "PackageFiles", "PackageListing", "compile_pattern", "expand_braces", "is_glob"]
 
 BUILD_FILE_NAMES = ("BUILD.ts", "BUILD.js")
 SKIPPED_DIR_NAMES = frozenset({"node_modules"})
@@ -154,6 +154,19 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("(?:" + "|".join(alternatives) + r")\Z")
 
 
+class PackageListing:
+    """What discovery saw of one package's files, so the package's globs
+    need no second walk of its directories: ``files`` (package-relative
+    ``/`` paths, in walk order) and ``links`` (those of them that are
+    symlinks). Same rules as ``PackageFiles``'s own walk."""
+
+    __slots__ = ("files", "links")
+
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self.links: list[str] = []
+
+
 class PackageFiles:
     """The files of one package directory, listed once, matched many times.
 
@@ -163,19 +176,25 @@ class PackageFiles:
     reach outside the project through a link). With ``project_root``, a
     file that is a symlink is resolved, and one whose real path lies
     outside the (real) project root is refused when a src names it or a
-    glob matches it, like an import through such a link. Cost: one
-    ``scandir`` per directory, on first use, plus one ``realpath`` per
-    symlinked file.
+    glob matches it, like an import through such a link. ``listing``: the
+    package's files as discovery already saw them (``PackageListing``),
+    instead of walking again. Cost: one ``scandir`` per directory, on first
+    use (none with ``listing``), plus one ``realpath`` per symlinked file.
     """
 
     __slots__ = ("root", "project_root", "_files", "_file_set", "_outside")
 
-    def __init__(self, root: str, project_root: str | None = None) -> None:
+    def __init__(self, root: str, project_root: str | None = None, *, listing: PackageListing | None = None) -> None:
         self.root = root
         self.project_root = _real_root(project_root) if project_root is not None else None
         self._files: list[str] | None = None
         self._file_set: frozenset[str] | None = None
         self._outside: dict[str, str] = {}  # package-relative link -> its real path outside the root
+        if listing is not None:
+            self._files = sorted(listing.files)
+            if self.project_root is not None:
+                for rel in listing.links:
+                    self._check_link(rel, os.path.join(root, *rel.split("/")))
 
     @property
     def files(self) -> list[str]:
@@ -202,10 +221,13 @@ class PackageFiles:
                 self._walk(entry.path, prefix + name + "/", out, top=False)
             elif entry.is_file():
                 if self.project_root is not None and entry.is_symlink():
-                    real = os.path.realpath(entry.path)
-                    if not _inside(real, self.project_root):
-                        self._outside[prefix + name] = real
+                    self._check_link(prefix + name, entry.path)
                 out.append(prefix + name)
+
+    def _check_link(self, rel: str, path: str) -> None:
+        real = os.path.realpath(path)
+        if not _inside(real, self.project_root):
+            self._outside[rel] = real
 
     def contains(self, rel: str) -> bool:
         """True if ``rel`` (package-relative) is a file of this package."""
@@ -229,20 +251,52 @@ class PackageFiles:
         or a match that links outside the project root."""
         if isinstance(include, str):
             include = [include]
-        inc = [compile_pattern(p) for p in include]
-        exc = [compile_pattern(p) for p in exclude]
-        if not inc:
+        inc, exc = _matcher(tuple(include), tuple(exclude))
+        if inc is None:
             return []
-        out = []
-        for rel in self.files:
-            if any(r.match(rel) for r in inc) and not any(r.match(rel) for r in exc):
-                out.append(rel)
+        files = self.files
+        if exc is None:
+            out = [rel for rel in files if inc(rel)]
+        else:
+            out = [rel for rel in files if inc(rel) and not exc(rel)]
         if self._outside:
             for rel in out:
                 refusal = self.outside_link(rel)
                 if refusal is not None:
                     raise GlobError(refusal)
         return out
+
+
+def _matcher(include: tuple, exclude: tuple):
+    """(include match, exclude match or None) for one pattern set; include
+    match is None when there are no include patterns. A package's patterns
+    are mostly the same few sets across a tree: each set is compiled once
+    into one regex per side, so a file costs one match per side."""
+    try:
+        return _matcher_cached(include, exclude)
+    except TypeError:  # an unhashable non-string pattern: report it as such
+        for p in include + exclude:
+            if isinstance(p, str):
+                compile_pattern(p)
+            else:
+                _check_pattern(p)
+        raise
+
+
+@lru_cache(maxsize=1024)
+def _matcher_cached(include: tuple, exclude: tuple):
+    # Compile every pattern first, includes then excludes: the first bad
+    # one is the one reported, as when each was compiled on its own.
+    inc = [compile_pattern(p) for p in include]
+    exc = [compile_pattern(p) for p in exclude]
+    return (_union(inc) if inc else None), (_union(exc) if exc else None)
+
+
+def _union(patterns: list[re.Pattern[str]]):
+    if len(patterns) == 1:
+        return patterns[0].match
+    # Each source is "(?:...)\Z": anchored on its own, so the union is exact.
+    return re.compile("|".join(dict.fromkeys(p.pattern for p in patterns))).match
 
 
 @lru_cache(maxsize=64)
