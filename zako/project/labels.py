@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..exceptions import ZakoError
 
-__all__ = ["Label", "LabelError", "TARGET_NAME_RE", "check_target_name"]
+__all__ = ["Label", "LabelError", "TARGET_NAME_RE", "check_target_name", "label_text", "target_label_text"]
 
 # Same alphabet as the ``zako:build`` builtin accepts for target names, so a
 # name that was declared can always be referred to.
@@ -103,3 +104,49 @@ class Label:
 
     def __repr__(self) -> str:
         return f"Label({str(self)!r})"
+
+
+# --- fast paths for a large tree -------------------------------------------------
+# A load parses every dep of every target; the same absolute labels recur
+# across packages, and a package's relative ``:name`` deps share its prefix.
+# These give exactly ``str(Label.parse(...))`` / ``str(Label(...))`` and
+# leave every refusal to those (so the messages stay theirs).
+
+
+@lru_cache(maxsize=1 << 16)
+def _absolute_text(text: str) -> str:
+    return str(Label.parse(text))
+
+
+@lru_cache(maxsize=1 << 14)
+def _prefix(package: str) -> str | None:
+    """``"//pkg:"`` for a valid package, else None."""
+    try:
+        return str(Label(package, "x"))[:-1]
+    except LabelError:
+        return None
+
+
+def _good_name(name: object) -> bool:
+    return type(name) is str and name not in (".", "..") and TARGET_NAME_RE.fullmatch(name) is not None
+
+
+def label_text(text: object, package: str) -> str:
+    """``str(Label.parse(text, package))``; raises the same ``LabelError``."""
+    if type(text) is str:
+        if text.startswith("//"):
+            return _absolute_text(text)
+        if text.startswith(":"):
+            prefix = _prefix(package)
+            if prefix is not None and _good_name(text[1:]):
+                return prefix + text[1:]
+    return str(Label.parse(text, package))
+
+
+def target_label_text(package: str, name: object) -> str:
+    """``str(Label(package, name))``; raises the same ``LabelError``."""
+    if _good_name(name):
+        prefix = _prefix(package)
+        if prefix is not None:
+            return prefix + name  # type: ignore[operator]
+    return str(Label(package, name))  # type: ignore[arg-type]
