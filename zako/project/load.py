@@ -44,7 +44,7 @@ from .cycles import find_cycles
 from .discovery import PackageEntry, discover
 from .errors import LoadFailed, ManifestError, Problem
 from .globs import GlobError, PackageFiles
-from .labels import Label, LabelError
+from .labels import Label, LabelError, label_text, target_label_text
 from .import_map import read_import_map
 from .manifest import Manifest, read_manifest
 from .model import LoadResult, Package, Target, canonical_json
@@ -211,6 +211,7 @@ class _Loader:
         self.evaluated: list[str] = []
         self.peak_heap = 0
         self.module_loader = None
+        self.layout = None  # the ProjectLayout, once discovered
         self.manifest_digest = ""
         self.import_map: dict[str, str] | None = None
         self.import_map_digest = ""
@@ -436,21 +437,30 @@ class _Loader:
     # building the graph ------------------------------------------------------
 
     def build_package(self, entry: PackageEntry, payload: dict, cached: bool) -> Package | None:
+        """The package of one evaluation's declarations: srcs expanded,
+        labels made full, everything interned. Cost (it runs for every
+        package of a warm load): no file system access beyond the package's
+        listing, which discovery already made."""
         interner = self.interner
+        get_or_intern = interner.get_or_intern
+        intern_many = interner.intern_many
         script = entry.build_file
         pkg = entry.path
         pkg_dir = os.path.join(self.root, *pkg.split("/")) if pkg != "." else self.root
-        files = PackageFiles(pkg_dir, project_root=self.root)
+        layout = self.layout
+        files = PackageFiles(pkg_dir, project_root=self.root,
+                             listing=layout.take_listing(pkg) if layout is not None else None)
         text = None
-        targets: list[Target] = []
+        keyed: list[tuple[str, Target]] = []
         names: dict[str, int | None] = {}
         ok = True
+        prefix = "" if pkg == "." else pkg + "/"
         for record in payload.get("targets", []):
             name = record.get("name")
             loc_file, line = _parse_location(record.get("location"))
             where_file = _rel_name(loc_file, self.root) or script
             try:
-                label = Label(pkg, name)
+                label = target_label_text(pkg, name)
             except LabelError as e:
                 self.problem(Problem("bad-label", where_file, line, str(e), package=pkg))
                 ok = False
@@ -461,14 +471,14 @@ class _Loader:
                         "duplicate-target",
                         where_file,
                         line,
-                        f"duplicate target {str(label)!r}: first declared at line {names[name]}",
+                        f"duplicate target {label!r}: first declared at line {names[name]}",
                         package=pkg,
                     )
                 )
                 ok = False
                 continue
             names[name] = line
-            srcs: list[str] = []
+            src_set: set[str] = set()
             for src in record.get("srcs") or []:
                 try:
                     if isinstance(src, dict):
@@ -483,45 +493,48 @@ class _Loader:
                     self.problem(Problem("bad-path", where_file, src_line or line, f"target {label}: {e}", package=pkg))
                     ok = False
                     continue
-                srcs.extend(matched)
-            prefix = "" if pkg == "." else pkg + "/"
-            src_paths = sorted({prefix + s for s in srcs})
+                src_set.update(matched)
+            src_paths = sorted(prefix + s for s in src_set) if prefix else sorted(src_set)
             deps: list[str] = []
             seen: set[str] = set()
-            for dep in record.get("deps") or []:
+            declared = record.get("deps") or []
+            verbatim = True  # every declared dep text is its full label
+            for dep in declared:
                 try:
-                    dep_label = str(Label.parse(dep, pkg))
+                    dep_label = label_text(dep, pkg)
                 except LabelError as e:
                     if text is None:
                         text = self._source(script)
                     dep_line = _line_of(text, dep, line) if where_file == script and isinstance(dep, str) else None
                     self.problem(Problem("bad-label", where_file, dep_line or line, f"target {label}: {e}", package=pkg))
                     ok = False
+                    verbatim = False
                     continue
+                if dep_label != dep:
+                    verbatim = False
                 if dep_label not in seen:
                     seen.add(dep_label)
                     deps.append(dep_label)
             kind = record.get("kind") or ""
             attrs = record.get("attrs") or {}
-            targets.append(
-                Target(
-                    interner.get_or_intern(str(label)),
-                    interner.get_or_intern(kind),
-                    interner.intern_many(src_paths) if src_paths else _EMPTY,
-                    interner.intern_many(deps) if deps else _EMPTY,
-                    interner.get_or_intern(canonical_json(attrs)),
-                    line,
-                )
-            )
-            # The raw declared dep texts are needed for line numbers of missing deps.
-            if deps:
-                self._dep_texts[(pkg, name)] = [d for d in (record.get("deps") or []) if isinstance(d, str)]
+            keyed.append((label, Target(
+                get_or_intern(label),
+                get_or_intern(kind),
+                intern_many(src_paths) if src_paths else _EMPTY,
+                intern_many(deps) if deps else _EMPTY,
+                get_or_intern(canonical_json(attrs)),
+                line,
+            )))
+            # The declared dep texts give the line of a missing dep; when each
+            # is its own full label, that label is the text to look for.
+            if deps and not verbatim:
+                self._dep_texts[(pkg, name)] = [d for d in declared if isinstance(d, str)]
         if not ok and not self.options.keep_going:
             return None
-        targets.sort(key=lambda t: interner.resolve(t.label))
-        return Package(interner.get_or_intern(pkg), script, tuple(targets), cached)
+        keyed.sort(key=_first)
+        return Package(get_or_intern(pkg), script, tuple(t for _, t in keyed), cached)
 
-    def _plain_src(self, src: Any, files: PackageFiles, label: Label) -> str:
+    def _plain_src(self, src: Any, files: PackageFiles, label: str) -> str:
         if not isinstance(src, str) or not src:
             raise _BadSrc(f"src {src!r} is not a path")
         if src.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", src):
@@ -541,7 +554,7 @@ class _Loader:
         ``target``'s deps, else the target's own line."""
         name = self.interner.resolve(target.label).rsplit(":", 1)[1]
         text = self._source(build_file)
-        for cand in self._dep_texts.get((pkg_path, name), []):
+        for cand in self._dep_texts.get((pkg_path, name)) or [dep]:
             try:
                 if str(Label.parse(cand, pkg_path)) == dep:
                     return _line_of(text, cand, target.line) or target.line
@@ -602,6 +615,10 @@ class _BadSrc(ValueError):
 _EMPTY = np.zeros(0, dtype=np.uint32)
 
 
+def _first(pair: tuple) -> Any:
+    return pair[0]
+
+
 def _merge_project(base: dict, records: list) -> dict:
     project = dict(base)
     for rec in records or []:
@@ -660,7 +677,8 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
         try:
             manifest = read_manifest(ld.root)
             import_map, raw_map = read_import_map(ld.root)
-            layout = discover(ld.root)
+            layout = discover(ld.root, list_files=True)
+            ld.layout = layout
         except ManifestError as e:
             ld.problems.append(e.problem)
             raise _Stop() from None
