@@ -292,3 +292,15 @@ def test_shared_loader_across_threads():
     with ThreadPoolExecutor(4) as pool:
         outcomes = list(pool.map(run, range(8)))
     assert outcomes == [(10, ["app", "lib"])] * 8
+
+
+@pytest.mark.parametrize("thrown", ['"plain string"', "{ code: 3 }", "42"])
+def test_a_thrown_non_error_names_its_line(engine, tmp_path, thrown):
+    (tmp_path / "lib.ts").write_text(f"export function fail(): never {{\n  throw {thrown};\n}}\n")
+    (tmp_path / "main.ts").write_text(f'import {{ fail }} from "./lib.ts";\n\nthrow {thrown};\n')
+    (tmp_path / "indirect.ts").write_text('import { fail } from "./lib.ts";\nexport const x = 1;\nfail();\n')
+    loader = ModuleLoader(tmp_path)
+    direct = engine.execute_module("main.ts", context_type=ContextType.LIBRARY, loader=loader).exception
+    assert direct is not None and "main.ts:3:" in (direct.stack or "")
+    indirect = engine.execute_module("indirect.ts", context_type=ContextType.LIBRARY, loader=loader).exception
+    assert "lib.ts:2:" in (indirect.stack or "") and "indirect.ts:3:" in indirect.stack

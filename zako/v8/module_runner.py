@@ -28,6 +28,7 @@ from .context_type import ContextType
 from .errors import ModuleLoadError
 from .loader import LoadedModule, ModuleGraph, ModuleLoader
 from .specifier import ModuleSpecifier, ModuleType
+from .throw_sites import instrument_throws
 
 __all__ = ["execute_module", "build_script", "link", "DECLARATION_KINDS"]
 
@@ -153,9 +154,17 @@ def _module_code(m: LoadedModule) -> str:
         value = json.dumps(m.json_value, ensure_ascii=False, separators=(",", ":"))
         code = f'(function(){{return async function*(m){{const v={value};m.x({{"default":()=>v}});yield;}}}})'
     else:
-        code = m.transform.code
+        code = _with_throw_sites(m.transform.code)
     # sourceURL ends at whitespace: spaces in a path would cut the name short.
     return code + "\n//# sourceURL=" + m.name.replace(" ", "%20")
+
+
+@functools.lru_cache(maxsize=512)
+def _with_throw_sites(code: str) -> str:
+    """``throw "text"`` in a module body carries no stack (it runs inside an
+    async generator): record the site, as plain scripts do. Line numbers stay;
+    columns after an inserted call on the same line move right."""
+    return instrument_throws(code)[0]
 
 
 RUNTIME_GLOBAL = "__zako_run_modules"
