@@ -16,7 +16,7 @@ front of a real nginx WebDAV cache (``tests/nginx_server.py``):
 Each timed call builds a ``GlobalState`` on a fresh cache directory, loads,
 and closes it (the close waits for uploads), so every mode pays the same
 fixed costs. asv uses ``ZAKO_BENCH_REMOTE_PACKAGES`` packages (default
-200, so CI's one-shot ``--quick`` run stays short); the figures in
+100, so CI's one-shot ``--quick`` run stays short); the figures in
 ``docs/remote-cache.md`` come from running this file as a script::
 
     python asv_benchmarks/bench_remote.py --packages 2000
@@ -36,7 +36,7 @@ from zako.devtools.gentree import generate
 from zako.global_state import GlobalState
 
 _TESTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
-N_PACKAGES = int(os.environ.get("ZAKO_BENCH_REMOTE_PACKAGES", "200"))
+N_PACKAGES = int(os.environ.get("ZAKO_BENCH_REMOTE_PACKAGES", "100"))
 LATENCY_S = 0.05
 
 
