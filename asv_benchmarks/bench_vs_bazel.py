@@ -7,6 +7,9 @@ benchmarks, so the ratio to Bazel is kept with every commit asv measures:
 - ``track_{zako,bazel}_{cold,warm}_s``: wall seconds of ``zako load
   --jobs 2`` without, then with a filled cache, and of ``bazel query //...``
   on a new server, then on the same warm server;
+- ``track_{zako,bazel}_{cold,warm}_cpu_s``: the CPU seconds of the same
+  runs (Bazel: the server's share plus the client), steadier than wall
+  time on shared cores;
 - ``track_{zako,bazel}_{cold,warm}_mib``: their peak RSS (Bazel: server +
   client);
 - ``track_cold_bazel_over_zako``: Bazel's cold wall time over zako's (the
@@ -67,7 +70,7 @@ class VsBazel:
             runs += tool.measure_bazel(bazel_root, scratch=scratch)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        return {"runs": {r.name: {"ok": r.ok, "wall_s": r.wall_s, "rss": r.peak_rss_bytes, "error": r.error} for r in runs}}
+        return {"runs": {r.name: {"ok": r.ok, "wall_s": r.wall_s, "cpu_s": r.cpu_s, "rss": r.peak_rss_bytes, "error": r.error} for r in runs}}
 
     # A zako cold load, a Bazel server start and two queries of 500 packages.
     setup_cache.timeout = 600
@@ -80,6 +83,8 @@ class VsBazel:
         run = measured["runs"].get(name)
         if run is None or not run["ok"]:
             raise RuntimeError(f"{name} failed: {run['error'] if run else 'not run'}")
+        if run[key] is None:
+            raise NotImplementedError(f"{name}: no {key} figure on this platform")
         return run[key]
 
     def track_zako_cold_s(self, measured):
@@ -93,6 +98,18 @@ class VsBazel:
 
     def track_bazel_warm_s(self, measured):
         return self._get(measured, "bazel warm", "wall_s")
+
+    def track_zako_cold_cpu_s(self, measured):
+        return self._get(measured, "zako cold", "cpu_s")
+
+    def track_zako_warm_cpu_s(self, measured):
+        return self._get(measured, "zako warm", "cpu_s")
+
+    def track_bazel_cold_cpu_s(self, measured):
+        return self._get(measured, "bazel cold", "cpu_s")
+
+    def track_bazel_warm_cpu_s(self, measured):
+        return self._get(measured, "bazel warm", "cpu_s")
 
     def track_zako_cold_mib(self, measured):
         return self._get(measured, "zako cold", "rss") / 2**20
@@ -111,6 +128,8 @@ class VsBazel:
 
     track_zako_cold_s.unit = track_zako_warm_s.unit = "seconds"
     track_bazel_cold_s.unit = track_bazel_warm_s.unit = "seconds"
+    track_zako_cold_cpu_s.unit = track_zako_warm_cpu_s.unit = "seconds"
+    track_bazel_cold_cpu_s.unit = track_bazel_warm_cpu_s.unit = "seconds"
     track_zako_cold_mib.unit = track_zako_warm_mib.unit = "MiB"
     track_bazel_cold_mib.unit = track_bazel_warm_mib.unit = "MiB"
     track_cold_bazel_over_zako.unit = "ratio"
