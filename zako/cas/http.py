@@ -272,7 +272,8 @@ class HttpCas:
 
     Failures raise :class:`RemoteCasError` naming the URL:
     :class:`RemoteTimeoutError` past the deadline, :class:`RemoteDisabledError`
-    while the breaker is open (no request made). Thread-safe.
+    when the breaker lets no request through (open, or suspect and another
+    request probing). Thread-safe.
     """
 
     def __init__(self, base_url: str, timeout: float = DEFAULT_TIMEOUT_S, *, max_ac_bytes: int = 64 << 20,
@@ -346,8 +347,9 @@ class HttpCas:
     def _open(self, method: str, path: str, body=None, headers: dict | None = None, *,
               seconds: float | None = None):
         """``(connection, response, deadline)`` with the status line and
-        headers read and the body not; hand them to :meth:`_finish`. A keep-alive connection
-        the server dropped is retried once on a fresh one, within the deadline."""
+        headers read and the body not; hand them to :meth:`_finish`. A
+        keep-alive connection the server dropped is retried once on a fresh
+        one, within the deadline."""
         seconds = self.timeout if seconds is None else seconds
         if not self.health.acquire(seconds + 1.0):
             self.health.skipped(self._kind(method, path))
