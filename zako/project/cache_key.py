@@ -72,14 +72,38 @@ class FileDigests:
         if memo is not False:
             return memo
         try:
-            with open(os.path.join(self.root, rel), "rb") as f:
-                value: str | None = blake3(f.read()).hexdigest()
+            value: str | None = blake3(_read_file(os.path.join(self.root, rel))).hexdigest()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             value = None
         with self._lock:
             self.reads += 1
             self._memo[rel] = value
         return value
+
+
+def _read_file(path: str) -> bytes:
+    """The bytes of ``path``, with the errors ``open(path, "rb").read()``
+    raises. Plain descriptors: a warm load reads every build file, and the
+    buffered file object costs more than the read itself."""
+    fd = os.open(path, _O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        want = size + 1 if size else _CHUNK  # one byte over: a short read is the end
+        data = os.read(fd, want)
+        if len(data) < want:
+            return data
+        chunks = [data]
+        while True:  # the file grew since fstat, or reports no size
+            data = os.read(fd, _CHUNK)
+            if not data:
+                return b"".join(chunks)
+            chunks.append(data)
+    finally:
+        os.close(fd)
+
+
+_O_RDONLY = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_CHUNK = 1 << 20
 
 
 @functools.cache
@@ -105,19 +129,36 @@ def evaluator_digest() -> str:
     return h.hexdigest()
 
 
-def _h(*parts: str) -> str:
-    h = blake3()
+def _frame(parts) -> bytes:
+    # Each part as its 8-byte little-endian length and its UTF-8 bytes.
+    out = bytearray()
     for part in parts:
         data = part.encode("utf-8")
-        h.update(len(data).to_bytes(8, "little"))
-        h.update(data)
-    return h.hexdigest()
+        out += len(data).to_bytes(8, "little")
+        out += data
+    return bytes(out)
+
+
+def _h(*parts: str) -> str:
+    """blake3 of the framed parts (each length-prefixed, so no two part
+    lists give one byte string)."""
+    return blake3(_frame(parts)).hexdigest()
+
+
+def _prefix(kind: str) -> bytes:
+    return _head(kind, evaluator_digest())
+
+
+@functools.lru_cache(maxsize=16)
+def _head(kind: str, evaluator: str) -> bytes:
+    # The parts every key of one kind starts with, framed once per process.
+    return _frame((KEY_SCHEMA, kind, __version__, evaluator))
 
 
 def graph_key(script: str, script_digest: str, context_type: str, import_map_digest: str = "") -> str:
     """Key of the import-graph entry of ``script`` (root-relative). The
     import map is part of it: a changed map can change every resolution."""
-    return _h(KEY_SCHEMA, "graph", __version__, evaluator_digest(), context_type, script, script_digest, import_map_digest)
+    return blake3(_prefix("graph") + _frame((context_type, script, script_digest, import_map_digest))).hexdigest()
 
 
 def result_key(
@@ -133,8 +174,7 @@ def result_key(
     """Key of the evaluation result. ``imports``: (path, digest) of every
     transitively imported file; ``probes``: (path, observation) of every
     path module resolution looked at; both in a fixed order."""
-    parts = [KEY_SCHEMA, "result", __version__, evaluator_digest(), context_type, script, script_digest, manifest_digest,
-             import_map_digest, inputs_json, str(len(imports))]
+    parts = [context_type, script, script_digest, manifest_digest, import_map_digest, inputs_json, str(len(imports))]
     for path, digest in imports:
         parts.append(path)
         parts.append(digest)
@@ -142,4 +182,4 @@ def result_key(
     for path, seen in probes:
         parts.append(path)
         parts.append(seen)
-    return _h(*parts)
+    return blake3(_prefix("result") + _frame(parts)).hexdigest()
