@@ -21,7 +21,13 @@ __all__ = ["Target", "Package", "LoadResult", "canonical_json"]
 def canonical_json(value: Any) -> str:
     """The one JSON text of a value (sorted keys, no spaces): equal values
     intern to one key and digest to one cache key."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(value)
+
+
+# One encoder for every call: ``json.dumps`` with these options builds a new
+# encoder per call, which costs more than encoding a target's attributes.
+# ``encode`` keeps no state between calls, so sharing it across threads is safe.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 class Target:
