@@ -120,11 +120,13 @@ def _absolute_text(text: str) -> str:
 
 @lru_cache(maxsize=1 << 14)
 def _prefix(package: str) -> str | None:
-    """``"//pkg:"`` for a valid package, else None."""
+    """``"//pkg:"`` for a valid package, else None (``str(Label(package,
+    name))`` without the name)."""
     try:
-        return str(Label(package, "x"))[:-1]
+        _check_package(package, package)
     except LabelError:
         return None
+    return "//:" if package in ("", ".") else f"//{package}:"
 
 
 def _good_name(name: object) -> bool:

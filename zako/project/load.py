@@ -55,6 +55,7 @@ _log = logging.getLogger(__name__)
 
 _FRAME = re.compile(r"\(?([^()\s]+?):(\d+)(?::\d+)?\)?\s*$")
 _WHO_LINE = re.compile(r"from ([^\s:]+):(\d+)")
+_PLAIN_NAME = re.compile(r"[^():\s]+")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,11 @@ def peak_rss_bytes() -> int:
 def _parse_location(location: Any) -> tuple[str | None, int | None]:
     if not isinstance(location, str):
         return None, None
+    # The builtin's own form, "path/BUILD.ts:12": what _FRAME finds in it
+    # when the path holds no ':', parenthesis or space.
+    file, sep, line = location.rpartition(":")
+    if sep and file and line.isascii() and line.isdigit() and _PLAIN_NAME.fullmatch(file):
+        return file, int(line)
     m = _FRAME.search(location)
     if not m:
         return None, None
@@ -695,7 +701,7 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
             try:
                 if e.path != ".":
                     neutral_path(e.path)
-                Label(e.path, "x")
+                target_label_text(e.path, "x")
                 valid_entries.append(e)
             except (PathError, LabelError) as err:
                 ld.problem(Problem("bad-path", e.build_file, None, f"package directory {e.path!r} cannot be a package: {err}", package=e.path))
