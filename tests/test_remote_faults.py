@@ -176,8 +176,8 @@ def test_open_breaker_sends_nothing_and_counts_what_it_skipped(nginx_server, cap
             health.end_load()  # once per load
         [record] = caplog.records
         assert record.getMessage() == (
-            "remote cache X switched off for the rest of this load: 3 requests in a row failed, the last: "
-            "GET /ac/222222222222… answered HTTP 500; skipped: 1 action-cache write, 1 blob read")
+            "remote cache X switched off for the rest of this load: 3 requests in a row failed, the first: "
+            "GET /ac/000000000000… answered HTTP 500; skipped: 1 action-cache write, 1 blob read")
         # the next load tries the remote again
         server.fault = "none"
         cas.ac_put("key", b"v")

@@ -64,6 +64,8 @@ class CacheHealth:
 
     def _reset(self) -> None:
         self._streak = 0
+        self._streak_first: str | None = None
+        self.first_failure: str | None = None
         self._probe_until = 0.0
         self.failures = 0
         self.last_failure: str | None = None
@@ -118,13 +120,19 @@ class CacheHealth:
             self._new_episode_if_ended()
             self.failures += 1
             self.last_failure = what
+            if self.first_failure is None:
+                self.first_failure = what
             self._probe_until = 0.0
             if self.open:
                 return False
+            if not self._streak:
+                self._streak_first = what
             self._streak += 1
             if self._streak >= self.max_failures:
                 self.open = True
-                self.reason = f"{self._streak} requests in a row failed, the last: {what}"
+                # The first of the run names the cause; later ones are often
+                # its echo (a closed connection after a cut-short body).
+                self.reason = f"{self._streak} requests in a row failed, the first: {self._streak_first}"
                 return True
             return False
 
@@ -158,7 +166,7 @@ class CacheHealth:
             text = f"{self.name} switched off for the rest of this load: {self.reason}"
         elif self.failures:
             text = (f"{self.name}: {self.failures} request{'s' if self.failures != 1 else ''} failed "
-                    f"(each a cache miss), the last: {self.last_failure}")
+                    f"(each a cache miss), the first: {self.first_failure}")
         else:
             text = f"{self.name}: not every upload was sent"
         if skipped:
