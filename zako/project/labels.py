@@ -115,10 +115,17 @@ class Label:
 
 @lru_cache(maxsize=1 << 16)
 def _absolute_text(text: str) -> str:
+    # Most labels in a tree are distinct ("//pkg:name" of every package):
+    # the common form is checked here through the memoized package prefix.
+    pkg, sep, name = text[2:].partition(":")
+    if sep and _good_name(name):
+        prefix = _prefix(pkg)
+        if prefix is not None:
+            return prefix + name
     return str(Label.parse(text))
 
 
-@lru_cache(maxsize=1 << 14)
+@lru_cache(maxsize=1 << 16)
 def _prefix(package: str) -> str | None:
     """``"//pkg:"`` for a valid package, else None (``str(Label(package,
     name))`` without the name)."""
