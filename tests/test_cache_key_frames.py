@@ -86,3 +86,23 @@ def test_read_file_of_a_file_reporting_no_size():
         pytest.skip("no /proc")
     data = cache_key._read_file("/proc/self/status")
     assert data.startswith(b"Name:") and data.endswith(b"\n")
+
+
+def test_known_directories_give_the_observations_of_a_fresh_walk(tmp_path):
+    from zako.project.discovery import discover
+
+    root = tmp_path / "proj"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "real").mkdir()
+    (root / "zako.toml").write_text('group = "g"\nartifact = "a"\nversion = "1.0.0"\n')
+    for d in ("a", "a/b", "real"):
+        (root / d / "BUILD.ts").write_text("")
+    os.symlink("real", root / "link")  # a linked directory: discovery does not enter it
+    (root / "a" / "f.ts").write_text("")
+    os.symlink("../real/BUILD.ts", root / "a" / "alias.ts")
+    probes = ["a/BUILD.ts", "a/b/BUILD.ts", "real/BUILD.ts", "link/BUILD.ts", "a/alias.ts", "a/none.ts", "a/b", "."]
+    plain = FileDigests(str(root))
+    seeded = FileDigests(str(root))
+    seeded.known_directories(p.path for p in discover(str(root)).packages)
+    assert [seeded.observe(p) for p in probes] == [plain.observe(p) for p in probes]
+    assert seeded.observe("link/BUILD.ts") == "file:real/BUILD.ts"

@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from collections.abc import Iterable
 
 from blake3 import blake3
 
@@ -66,6 +67,18 @@ class FileDigests:
             seen = observe_path(os.path.normpath(os.path.join(self.real_root, rel)), self.real_root, self._dirs)
             self._seen[rel] = seen  # a racing duplicate stat gives the same answer
         return seen
+
+    def known_directories(self, rels: Iterable[str]) -> None:
+        """Note directories (root-relative) known to be real directories, not
+        symlinks, on a path of real directories from the root -- as package
+        discovery, which follows no links, finds them. Their real path is
+        then the real root joined with them, and ``observe`` skips the
+        ``lstat`` that would establish it."""
+        base = self.real_root
+        dirs = self._dirs
+        for rel in rels:
+            path = os.path.normpath(os.path.join(base, rel))
+            dirs.setdefault(path, path)
 
     def digest(self, rel: str) -> str | None:
         memo = self._memo.get(rel, False)

@@ -695,6 +695,8 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
         for p in layout.problems:
             ld.problem(p)
         entries = {e.path: e for e in layout.packages}
+        # Discovery followed no links: each package directory is where it seems.
+        ld.digests.known_directories(entries)
         # Package paths must be valid neutral paths (a label must be able to name them).
         valid_entries = []
         for e in layout.packages:
