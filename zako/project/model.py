@@ -98,11 +98,14 @@ class LoadResult:
         return not self.problems
 
     def to_json(self, interner: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "project": self.project,
-            "packages": [p.to_json(interner) for p in self.packages],
-            "stats": self.stats,
-        }
+        return {key: list(value) if key == "packages" else value for key, value in self.json_items(interner)}
+
+    def json_items(self, interner: Any):
+        """The document's (key, value) pairs in order, ``"packages"`` as an
+        iterator of package documents made one at a time (a writer can then
+        stream a large graph instead of holding all of it as dicts)."""
+        yield "project", self.project
+        yield "packages", (p.to_json(interner) for p in self.packages)
+        yield "stats", self.stats
         if self.problems:
-            out["errors"] = [p.to_json() for p in self.problems]
-        return out
+            yield "errors", [p.to_json() for p in self.problems]

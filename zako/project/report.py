@@ -59,28 +59,152 @@ def to_json_text(result: LoadResult, interner: Any) -> str:
 
 
 def write_json(result: LoadResult, interner: Any, stream: TextIO, *, batch: int = 4096) -> None:
-    """Write the JSON document of ``result`` to ``stream`` with a newline.
+    """Write the JSON document of ``result`` to ``stream`` with a newline:
+    exactly the text of ``json.dumps(result.to_json(interner), indent=2,
+    ensure_ascii=False)``.
 
     The document of a large graph is the biggest thing a ``zako load
-    --json`` holds, so ``stats.peak_rss_bytes`` is read again once it is
-    built (the figure must be the process's peak, not the load's), and the
-    text is written in batches of ``batch`` pieces rather than made into
-    one string as large as the output.
+    --json`` holds, so packages are made into dicts one at a time as they
+    are written, and the text goes out in batches of ``batch`` pieces rather
+    than as one string as large as the output. ``stats.peak_rss_bytes`` is
+    read again when the stats are written, after the packages (the figure
+    must be the process's peak, not the load's).
     """
     from .load import peak_rss_bytes
 
-    doc = result.to_json(interner)
-    stats = doc.get("stats")
-    if isinstance(stats, dict) and "peak_rss_bytes" in stats:
-        stats["peak_rss_bytes"] = max(stats["peak_rss_bytes"] or 0, peak_rss_bytes())
-    pieces: list[str] = []
-    for piece in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(doc):
-        pieces.append(piece)
-        if len(pieces) >= batch:
-            stream.write("".join(pieces))
-            pieces.clear()
-    pieces.append("\n")
-    stream.write("".join(pieces))
+    out = _Pieces(stream, batch)
+    w = out.append
+    w("{")
+    first = True
+    for key, value in result.json_items(interner):
+        w("\n  " + _encode_str(key) + ": " if first else ",\n  " + _encode_str(key) + ": ")
+        first = False
+        if key == "packages":
+            _write_iter(value, 2, out)
+            continue
+        if key == "stats" and isinstance(value, dict) and "peak_rss_bytes" in value:
+            value["peak_rss_bytes"] = max(value["peak_rss_bytes"] or 0, peak_rss_bytes())
+        _write_value(value, 2, out)
+    w("\n}\n" if not first else "}\n")
+    out.flush()
+
+
+class _Pieces(list):
+    """Text pieces, written to the stream whenever ``batch`` have gathered."""
+
+    def __init__(self, stream: TextIO, batch: int) -> None:
+        super().__init__()
+        self.stream = stream
+        self.batch = max(batch, 1)
+
+    def check(self) -> None:
+        if len(self) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self:
+            self.stream.write("".join(self))
+            self.clear()
+
+
+# json.dumps(indent=2) is the pure-Python encoder (the C one has no indent):
+# a generator per container, every piece passed up through each enclosing
+# one. The writer below makes the same text with one call per container and
+# the C string encoder. It follows json.encoder._make_iterencode's rules.
+_encode_str = json.encoder.encode_basestring
+_INF = float("inf")
+
+
+def _float_text(o: float) -> str:
+    if o != o:
+        return "NaN"
+    if o == _INF:
+        return "Infinity"
+    if o == -_INF:
+        return "-Infinity"
+    return float.__repr__(o)
+
+
+def _scalar(o: Any) -> str | None:
+    """The text of a JSON scalar, or None for anything else."""
+    if isinstance(o, str):
+        return _encode_str(o)
+    if o is None:
+        return "null"
+    if o is True:
+        return "true"
+    if o is False:
+        return "false"
+    if isinstance(o, int):
+        return int.__repr__(o)
+    if isinstance(o, float):
+        return _float_text(o)
+    return None
+
+
+def _write_value(o: Any, level: int, out: _Pieces) -> None:
+    text = _scalar(o)
+    if text is not None:
+        out.append(text)
+    elif isinstance(o, (list, tuple)):
+        _write_list(o, level, out)
+    elif isinstance(o, dict):
+        _write_dict(o, level, out)
+    else:
+        raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
+
+
+def _write_list(o: list | tuple, level: int, out: _Pieces) -> None:
+    if not o:
+        out.append("[]")
+        return
+    inner = "\n" + "  " * level
+    if all(type(x) is str for x in o):  # srcs, deps: one join
+        out.append("[" + inner + ("," + inner).join(map(_encode_str, o)) + "\n" + "  " * (level - 1) + "]")
+        return
+    _write_iter(iter(o), level, out)
+
+
+def _write_iter(items: Any, level: int, out: _Pieces) -> None:
+    inner = "\n" + "  " * level
+    sep = "[" + inner
+    for item in items:
+        out.append(sep)
+        sep = "," + inner
+        _write_value(item, level + 1, out)
+        out.check()
+    out.append("[]" if sep[0] == "[" else "\n" + "  " * (level - 1) + "]")
+
+
+def _write_dict(o: dict, level: int, out: _Pieces) -> None:
+    if not o:
+        out.append("{}")
+        return
+    inner = "\n" + "  " * level
+    sep = "{" + inner
+    for key, value in o.items():
+        if isinstance(key, str):
+            pass
+        elif isinstance(key, float):
+            key = _float_text(key)
+        elif key is True:
+            key = "true"
+        elif key is False:
+            key = "false"
+        elif key is None:
+            key = "null"
+        elif isinstance(key, int):
+            key = int.__repr__(key)
+        else:
+            raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")
+        text = _scalar(value)
+        if text is not None:
+            out.append(sep + _encode_str(key) + ": " + text)
+        else:
+            out.append(sep + _encode_str(key) + ": ")
+            _write_value(value, level + 1, out)
+        sep = "," + inner
+    out.append("\n" + "  " * (level - 1) + "}")
 
 
 class ProgressBar:
