@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -255,3 +257,27 @@ def test_hostile_scripts_are_one_problem_each_and_leave_the_rest_intact(
             elif realm in realm_of_hostile:
                 followers.add((realm_of_hostile[realm], package))
         assert any(h == "a_polluter" for h, _ in followers), served
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="Array.from({length: 2 ** 28}) aborts the process (V8 'Fatal JavaScript "
+                   "out of memory: invalid table size', SIGTRAP) before any limit applies; reported")
+def test_huge_array_from_is_one_problem_not_a_dead_process(tmp_path):
+    # In a child process: today the script kills whatever runs it.
+    root = tmp_path / "p"
+    files = {
+        "zako.toml": MANIFEST,
+        "bomb/BUILD.ts": "export const a = Array.from({ length: 2 ** 28 });\n",
+        "ok/BUILD.ts": 'import { target } from "zako:build";\ntarget({ name: "ok", kind: "filegroup", srcs: [] });\n',
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    proc = subprocess.run(
+        [sys.executable, "-m", "zako", "load", str(root), "--keep-going", "--json", "--no-cache", "--timeout", TIMEOUT_S,
+         "--jobs", "1", "--cache-dir", str(tmp_path / "cache")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1, (proc.returncode, proc.stderr[-400:])
+    doc = json.loads(proc.stdout)
+    assert [(p["file"], p["kind"]) for p in doc["errors"]] == [("bomb/BUILD.ts", "engine")]
+    assert [p["path"] for p in doc["packages"]] == ["ok"]
