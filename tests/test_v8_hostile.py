@@ -239,8 +239,9 @@ print("served:", engine.evaluate("return 6 * 7").value)
 
 @pytest.mark.parametrize(
     "script",
-    ["new Array(2 ** 27).fill(0.5)", "'x'.repeat(2 ** 28).split('')"],
-    ids=["array-fill", "string-split"],
+    ["new Array(2 ** 27).fill(0.5)", "'x'.repeat(2 ** 28).split('')", "Array.from({length: 2 ** 28})",
+     "new Array(2 ** 27).toSorted()", "new Array(2 ** 27).with(0, 1)"],
+    ids=["array-fill", "string-split", "array-from", "to-sorted", "with"],
 )
 def test_single_huge_allocations_do_not_abort_the_process(script):
     # Unguarded, V8 aborts the whole process on these ("invalid size" /

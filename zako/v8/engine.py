@@ -127,7 +127,8 @@ def _thread_loop() -> asyncio.AbstractEventLoop | None:
         loop = asyncio.new_event_loop()
         _local.loop, _local.pid = loop, os.getpid()
         # Close it with its thread: its realms go with the engines using them.
-        weakref.finalize(threading.current_thread(), _close_loop, loop)
+        # (Not at exit: realms still open are closed then, and need it.)
+        weakref.finalize(threading.current_thread(), _close_loop, loop).atexit = False
     return loop
 
 
@@ -384,6 +385,7 @@ class Engine:
     def _give_back(self, realm: Realm, run: "_Run") -> None:
         """Keep a realm for the next evaluation, or close it."""
         realm.evaluations += 1
+        realm.in_use = False
         keep = (
             self.isolation == "realm"
             and run.healthy
@@ -470,6 +472,7 @@ class Engine:
         loop = own_loop if own_loop is not None else _event_loop()
         started = time.perf_counter()
         realm = self._take_realm(extras, loop)
+        realm.in_use = True
         ctx = realm.racer
         run = _Run(
             specifier=specifier,

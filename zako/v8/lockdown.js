@@ -51,7 +51,8 @@
   }
   // Absent: code that feature-detects them (`typeof WeakRef`) takes its
   // deterministic path.
-  for (const name of ["Intl", "Atomics", "SharedArrayBuffer", "WeakRef", "FinalizationRegistry",
+  // (Temporal reads the clock and the host's time zone: Temporal.Now.)
+  for (const name of ["Intl", "Temporal", "Atomics", "SharedArrayBuffer", "WeakRef", "FinalizationRegistry",
     "performance", "WebAssembly"]) {
     if (hasOwn(G, name)) delete G[name];
   }

@@ -318,6 +318,39 @@
     },
     writable: true, enumerable: false, configurable: true,
   });
+  // `Array.from({length: 2 ** 28})` and the copying methods of a huge sparse
+  // array build a dense array of that length in one go: V8 either aborts the
+  // process or runs far past the heap limit before any check can stop it.
+  function refuseLength(what, n) {
+    const msg = what + " of " + n + " elements needs at least " + (n * 8) +
+      " bytes, over the heap limit of " + abLimit + " bytes";
+    if (st.overLimit === null) st.overLimit = msg;
+    throw new RangeError(msg);
+  }
+  const iteratorSymbol = Symbol.iterator;
+  const arrayFrom = Array.from;
+  defineProperty(Array, "from", {
+    value: function from(items, ...rest) {
+      if (items !== null && items !== undefined && typeof items[iteratorSymbol] !== "function") {
+        const n = NumberCtor(items.length);
+        if (n * 8 > abLimit) refuseLength("Array.from", n);
+      }
+      return ReflectApply(arrayFrom, this, [items, ...rest]);
+    },
+    writable: true, enumerable: false, configurable: true,
+  });
+  for (const method of ["toSorted", "toReversed", "toSpliced", "with"]) {
+    const orig = Array.prototype[method];
+    if (typeof orig !== "function") continue;
+    defineProperty(Array.prototype, method, {
+      value: { [method](...args) {
+        const n = NumberCtor(this.length);
+        if (n * 8 > abLimit) refuseLength("Array.prototype." + method, n);
+        return ReflectApply(orig, this, args);
+      } }[method],
+      writable: true, enumerable: false, configurable: true,
+    });
+  }
   // Same for `huge.split(",")`: V8 counts the pieces, then allocates the
   // result in one piece and aborts the process if it is too long.
   const stringSplit = String.prototype.split;

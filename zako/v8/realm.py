@@ -23,9 +23,11 @@ with our event loop, ``init_mini_racer``).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import json
 import threading
+import weakref
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,24 @@ _SETUP_TIMEOUT_S = 30.0
 _isolate_lock = threading.Lock()
 
 
+# Realms still open when the interpreter exits are closed before it starts
+# finalizing: freeing an isolate then waits for its thread, which may be
+# blocked calling back into an interpreter that no longer runs threads.
+_open_realms: "weakref.WeakSet[Realm]" = weakref.WeakSet()
+_open_lock = threading.Lock()
+
+
+def _close_open_realms() -> None:
+    with _open_lock:
+        realms = list(_open_realms)
+    for realm in realms:
+        if not realm.in_use:
+            realm.close()
+
+
+atexit.register(_close_open_realms)
+
+
 @functools.cache
 def _source(name: str) -> str:
     return Path(__file__).with_name(name).read_text(encoding="utf-8").strip().rstrip(";")
@@ -78,7 +98,7 @@ class Realm:
     (the engine hands a realm to one caller until it is released). It is
     driven by the event loop it was made on (``loop``)."""
 
-    __slots__ = ("cm", "racer", "loop", "extras_key", "evaluations", "closed", "frozen_objects", "stats", "module_keys",
+    __slots__ = ("cm", "racer", "loop", "extras_key", "evaluations", "closed", "frozen_objects", "stats", "module_keys", "in_use",
                  "__weakref__")
 
     def __init__(self) -> None:
@@ -93,6 +113,8 @@ class Realm:
         self.stats: dict[str, Any] | None = None
         #: keys of the module factories the module runtime keeps compiled here
         self.module_keys: set[str] = set()
+        #: an evaluation is running in this realm
+        self.in_use = False
 
     @classmethod
     def create(cls, loop: Any, *, heap_limit_bytes: int, console_max: int, extras: list[str]) -> "Realm":
@@ -110,6 +132,8 @@ class Realm:
         self.loop = loop
         self.extras_key = tuple(extras)
         self.cm, self.racer = open_racer(loop)
+        with _open_lock:
+            _open_realms.add(self)
         try:
             self.racer.set_hard_memory_limit(heap_limit_bytes)
             ctl = json.dumps({"abLimit": heap_limit_bytes, "consoleMax": console_max})
@@ -138,5 +162,7 @@ class Realm:
         if self.closed:
             return
         self.closed = True
+        with _open_lock:
+            _open_realms.discard(self)
         if self.cm is not None:
             close_racer(self.cm)
