@@ -101,8 +101,34 @@ def test_known_directories_give_the_observations_of_a_fresh_walk(tmp_path):
     (root / "a" / "f.ts").write_text("")
     os.symlink("../real/BUILD.ts", root / "a" / "alias.ts")
     probes = ["a/BUILD.ts", "a/b/BUILD.ts", "real/BUILD.ts", "link/BUILD.ts", "a/alias.ts", "a/none.ts", "a/b", "."]
+    (root / "lb").mkdir()
+    os.symlink("../real/BUILD.ts", root / "lb" / "BUILD.ts")  # a linked build file
+    probes += ["lb/BUILD.ts", "lb"]
     plain = FileDigests(str(root))
     seeded = FileDigests(str(root))
-    seeded.known_directories(p.path for p in discover(str(root)).packages)
+    layout = discover(str(root))
+    assert {p.path: p.build_file_plain for p in layout.packages} == {"a": True, "a/b": True, "real": True, "lb": False}
+    seeded.known_directories(p.path for p in layout.packages)
+    seeded.known_plain_files(p.build_file for p in layout.packages if p.build_file_plain)
     assert [seeded.observe(p) for p in probes] == [plain.observe(p) for p in probes]
     assert seeded.observe("link/BUILD.ts") == "file:real/BUILD.ts"
+    assert seeded.observe("lb/BUILD.ts") == "file:real/BUILD.ts"
+
+
+def test_known_files_of_a_root_package_and_a_linked_root(tmp_path):
+    from zako.project.discovery import discover
+
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "zako.toml").write_text('group = "g"\nartifact = "a"\nversion = "1.0.0"\n')
+    (real / "BUILD.ts").write_text("")
+    (real / "p").mkdir()
+    (real / "p" / "BUILD.js").write_text("")
+    os.symlink(real, tmp_path / "via")  # the project opened through a linked root
+    for root in (real, tmp_path / "via"):
+        layout = discover(str(root))
+        seeded, plain = FileDigests(str(root)), FileDigests(str(root))
+        seeded.known_directories(p.path for p in layout.packages)
+        seeded.known_plain_files(p.build_file for p in layout.packages if p.build_file_plain)
+        assert [seeded.observe(p.build_file) for p in layout.packages] == \
+            [plain.observe(p.build_file) for p in layout.packages] == ["file:BUILD.ts", "file:p/BUILD.js"]

@@ -80,6 +80,15 @@ class FileDigests:
             path = os.path.normpath(os.path.join(base, rel))
             dirs.setdefault(path, path)
 
+    def known_plain_files(self, rels: Iterable[str]) -> None:
+        """Note files (root-relative, normalized) known to be regular files,
+        not symlinks, in directories reached without links (as discovery
+        finds build files): ``observe`` of each is then ``"file:<rel>"``,
+        what it would find, without a ``stat``."""
+        seen = self._seen
+        for rel in rels:
+            seen.setdefault(rel, "file:" + rel)
+
     def digest(self, rel: str) -> str | None:
         memo = self._memo.get(rel, False)
         if memo is not False:

@@ -26,6 +26,10 @@ class PackageEntry:
 
     path: str
     build_file: str
+    # The build file is a regular file, not a symlink (its directory, found
+    # by a walk that follows no links, is where it seems): its module
+    # resolution observation is then known without another look.
+    build_file_plain: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ def discover(root: str, *, list_files: bool = False) -> ProjectLayout:
                 listings[owner] = None  # the package's own walk decides what this means
             continue
         builds = []
+        linked_builds = set()
         subdirs = []
         others = []
         odd_dir = False
@@ -93,6 +98,8 @@ def discover(root: str, *, list_files: bool = False) -> ProjectLayout:
                 if entry.is_file():
                     builds.append(name)
                     others.append(entry)
+                    if entry.is_symlink():
+                        linked_builds.add(name)
                 elif entry.is_dir(follow_symlinks=False):
                     odd_dir = True  # not walked here, yet a glob walk would enter it
             elif entry.is_dir(follow_symlinks=False):
@@ -113,7 +120,7 @@ def discover(root: str, *, list_files: bool = False) -> ProjectLayout:
                         package=rel,
                     )
                 )
-            packages.append(PackageEntry(rel, _rel(rel, builds[0])))
+            packages.append(PackageEntry(rel, _rel(rel, builds[0]), builds[0] not in linked_builds))
             if list_files:
                 owner, inner = rel, ""
                 listings[rel] = PackageListing()

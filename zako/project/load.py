@@ -695,8 +695,10 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
         for p in layout.problems:
             ld.problem(p)
         entries = {e.path: e for e in layout.packages}
-        # Discovery followed no links: each package directory is where it seems.
+        # Discovery followed no links: each package directory is where it
+        # seems, and so is each build file it saw as a regular file.
         ld.digests.known_directories(entries)
+        ld.digests.known_plain_files(e.build_file for e in layout.packages if e.build_file_plain)
         # Package paths must be valid neutral paths (a label must be able to name them).
         valid_entries = []
         for e in layout.packages:
