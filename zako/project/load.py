@@ -180,14 +180,23 @@ class _RecordingLoader:
 
         class RecordingLoader(ModuleLoader):
             def __init__(self, root: str) -> None:
-                super().__init__(root, import_map=import_map)
+                # A snapshot: each file is read once per load, so the digest
+                # kept for a name is always that of the text evaluated.
+                super().__init__(root, import_map=import_map, snapshot=True)
                 self._graphs: dict[str, _Evaluated] = {}
                 self._graphs_lock = threading.Lock()
+                self._digests: dict[str, str] = {}
+
+            def _digest(self, m) -> str:
+                d = self._digests.get(m.name)
+                if d is None:
+                    d = self._digests[m.name] = blake3(m.source.encode("utf-8")).hexdigest()
+                return d
 
             def load_graph(self, entry, *, context_type):
                 graph = super().load_graph(entry, context_type=context_type)
                 files = {
-                    m.name: blake3(m.source.encode("utf-8")).hexdigest()
+                    m.name: self._digest(m)
                     for m in graph.modules
                     if m.specifier.module_type is ModuleType.FILE
                 }

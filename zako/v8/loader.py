@@ -34,6 +34,7 @@ import os
 import stat
 import threading
 from collections.abc import Mapping
+from typing import Any
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -163,12 +164,20 @@ class ModuleLoader:
         import_map: Mapping[str, str] | None = None,
         transform_cache: TransformCache | None = None,
         memory_modules: Mapping[str, str] | None = None,
+        snapshot: bool = False,
     ) -> None:
         root_path = Path(os.path.realpath(os.fspath(root)))
         if not root_path.is_dir():
             raise ValueError(f"project root {os.fspath(root)!r} is not a directory")
         self.root = root_path
         self.transform_cache = transform_cache
+        # snapshot: the tree is taken as it was first seen, for this loader's
+        # life (one load). Each path is observed and each file read once, so
+        # the libraries thousands of build files share cost nothing after the
+        # first; every graph still records the probes and the text it used.
+        self._snapshot = snapshot
+        self._observed: dict[str, tuple[str, str | None]] = {}
+        self._reads: dict[tuple[str, str, Any], LoadedModule] = {}
         self._memory: dict[str, tuple[str, bool]] = {}
         self._names: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -344,8 +353,14 @@ class ModuleLoader:
             candidates.append(path[:-3] + ".ts")
         candidates += [os.path.join(path, index) for index in _INDEX_FILES]
         root = str(self.root)
+        observed = self._observed if self._snapshot else None
         for candidate in candidates:
-            seen, real = _observe(candidate, root)
+            hit = observed.get(candidate) if observed is not None else None
+            if hit is None:
+                hit = _observe(candidate, root)
+                if observed is not None:
+                    observed[candidate] = hit
+            seen, real = hit
             if probes is not None:
                 rel = _rel(candidate, root)
                 if probes.setdefault(rel, seen) != seen:
@@ -431,6 +446,16 @@ class ModuleLoader:
         return ModuleGraph(modules, 0, list(probes.items()))
 
     def _read(self, spec: ModuleSpecifier, kind: str, ctx: ContextType | None, index: int) -> LoadedModule:
+        if self._snapshot:
+            key = (spec.url, kind, ctx)
+            first = self._reads.get(key)
+            if first is None:
+                first = self._reads[key] = self._read_now(spec, kind, ctx, 0)
+            return LoadedModule(index, first.specifier, first.name, first.kind, first.context_type, first.source,
+                                first.transform, first.json_value)
+        return self._read_now(spec, kind, ctx, index)
+
+    def _read_now(self, spec: ModuleSpecifier, kind: str, ctx: ContextType | None, index: int) -> LoadedModule:
         if spec.module_type is ModuleType.BUILTIN:
             name = spec.url
             source = _builtin_source(spec.name)
