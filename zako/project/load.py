@@ -280,6 +280,9 @@ class _Loader:
             else:
                 why = "it is not a well-formed entry"
             _log.warning("action-cache entry ac/%s is ignored and will be replaced: %s", key, why)
+            invalid = getattr(self.state.action_cache, "invalid", None)
+            if invalid is not None:  # drop the local copy now, and count it in -v's repairs
+                invalid(key, why)
         return None
 
     def cache_lookup(self, script: str, ctx: str, inputs_json: str) -> dict | None:
