@@ -365,3 +365,19 @@ def test_bad_src_characters(tmp_path, state):
     root = make_project(tmp_path / "p", {"BUILD.ts": 'import { target } from "zako:build";\ntarget({ name: "x", kind: "y", srcs: ["a|b.txt"] });\n'})
     p = load_fail(state, root)
     assert p.kind == "bad-path" and p.line == 2 and "a|b.txt" in p.message
+
+
+def test_keep_going_problems_come_in_a_fixed_order(tmp_path):
+    files = {}
+    for i in range(12):
+        # Uneven work, so evaluations finish out of order on two workers.
+        spin = "for (let i = 0; i < %d; i++) {}\n" % ((12 - i) * 20000)
+        files[f"p{i:02d}/BUILD.ts"] = spin + f'throw new Error("fail {i}");\n'
+    root = make_project(tmp_path / "proj", files)
+    seen = []
+    for jobs in (2, 1, 2):
+        with GlobalState(cache_dir=str(tmp_path / f"cache{jobs}{len(seen)}"), jobs=jobs) as st:
+            result = st.load(root, keep_going=True, use_cache=False)
+        seen.append([(p.file, p.message) for p in result.problems])
+    assert [f for f, _ in seen[0]] == [f"p{i:02d}/BUILD.ts" for i in range(12)]
+    assert seen[0] == seen[1] == seen[2]

@@ -801,6 +801,9 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
             pass
 
     ld.evaluated.sort()
+    # Problems arrive in the order evaluations finish: sorted, a --keep-going
+    # report is the same on every run and with any number of workers.
+    ld.problems.sort(key=lambda p: (p.file, p.line or 0, p.kind, p.message))
     interner_usage = ld.interner.memory_usage()
     n_targets = sum(len(p.targets) for p in packages)
     src_keys: set[int] = set()
