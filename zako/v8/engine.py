@@ -161,6 +161,8 @@ class _Run:
     gc_requested: bool = False
     healthy: bool = True  # false once JS was terminated: do not ask the isolate anything
     ab_peak: int = 0
+    expired: bool = False  # the deadline timer fired
+    doing: str = "starting"  # what the driver was waiting for, for the timeout message
     read_stats: bool = True
     stats: dict[str, Any] | None = None
     host_functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
@@ -662,9 +664,13 @@ def _wait_here(loop: asyncio.AbstractEventLoop, driver: Any, run: _Run, token: A
     task = loop.create_task(driver)
     task.add_done_callback(lambda _t: run.finished.set())
     unregister = _watch(token, run, lambda: loop.call_soon_threadsafe(task.cancel)) if token is not None else None
+    # The driver keeps its own deadline; this one only covers a driver that
+    # would not unwind when cancelled.
+    stuck = loop.call_later(limit_s, lambda: run.__setattr__("expired", True) or task.cancel())
     try:
-        return loop.run_until_complete(asyncio.wait_for(task, limit_s))
+        return loop.run_until_complete(task)
     finally:
+        stuck.cancel()
         if unregister is not None:
             unregister()
         if not task.done():
@@ -699,18 +705,37 @@ def _wait_on_shared_loop(loop: asyncio.AbstractEventLoop, driver: Any, run: _Run
 
 
 async def _drive(run: _Run, body: str, step: str) -> tuple[Any, JSException | None]:
+    """Drive one evaluation. One timer per evaluation enforces its deadline
+    (a ``wait_for`` per JS call cost a task and a timer handle each)."""
     loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+
+    def expire() -> None:
+        run.expired = True
+        task.cancel()  # mini-racer terminates the running JS when its call is cancelled
+
+    handle = loop.call_at(run.deadline, expire)
+    try:
+        return await _drive_steps(run, body, step, loop)
+    except asyncio.CancelledError:
+        if run.expired:
+            raise _timeout(run, run.doing) from None
+        raise
+    finally:
+        handle.cancel()
+
+
+async def _drive_steps(run: _Run, body: str, step: str, loop: asyncio.AbstractEventLoop) -> tuple[Any, JSException | None]:
     ctx = run.ctx
     spec = run.url
 
     async def ev(code: str, what: str) -> Any:
-        remaining = run.deadline - loop.time()
-        if remaining <= 0:
+        if run.deadline - loop.time() <= 0:
             raise _timeout(run, what)
+        run.doing = what
         try:
-            result = await asyncio.wait_for(ctx.eval_cancelable(code), remaining)
-        except asyncio.TimeoutError:
-            raise _timeout(run, what) from None
+            result = await ctx.eval_cancelable(code)
         except JSOOMException:
             run.healthy = False
             raise _heap(run) from None
