@@ -323,3 +323,24 @@ def test_context_type_for_filename():
     }
     for name, expected in cases.items():
         assert ContextType.for_filename(name) is expected, name
+
+
+def test_snapshot_loader_gives_the_graphs_a_fresh_loader_gives():
+    # A snapshot loader replays reads, observations and resolutions; each
+    # graph must still carry its own modules, deps and probes exactly.
+    from zako.devtools import gentree
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = os.path.join(tmp, "tree")
+        gentree.generate(root, packages=40)
+        entries = sorted(os.path.relpath(os.path.join(d, "BUILD.ts"), root)
+                         for d, _, fs in os.walk(root) if "BUILD.ts" in fs)
+        snap = ModuleLoader(root, snapshot=True)
+        for rel in entries * 2:  # twice: the second pass is all replays
+            fresh = ModuleLoader(root).load_graph(rel, context_type=ContextType.BUILD)
+            replay = snap.load_graph(rel, context_type=ContextType.BUILD)
+            assert [(m.name, m.kind, m.deps, m.source) for m in replay.modules] == \
+                   [(m.name, m.kind, m.deps, m.source) for m in fresh.modules]
+            assert replay.probes == fresh.probes

@@ -178,6 +178,7 @@ class ModuleLoader:
         self._snapshot = snapshot
         self._observed: dict[str, tuple[str, str | None]] = {}
         self._reads: dict[tuple[str, str, Any], LoadedModule] = {}
+        self._resolved: dict[tuple[Any, ...], tuple[ModuleSpecifier, tuple[tuple[str, str], ...]]] = {}
         self._memory: dict[str, tuple[str, bool]] = {}
         self._names: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -248,6 +249,33 @@ class ModuleLoader:
         return self._resolve(specifier, importer, context_type, who, who)
 
     def _resolve(
+        self,
+        specifier: str | ModuleSpecifier,
+        importer: ModuleSpecifier | None,
+        context_type: ContextType | None,
+        who: str,
+        where: str,
+        probes: dict[str, str] | None = None,
+    ) -> ModuleSpecifier:
+        if not self._snapshot:
+            return self._resolve_now(specifier, importer, context_type, who, where, probes)
+        # In a snapshot the same request from the same importer always lands
+        # on the same file after the same probes: replay them.
+        key = (specifier if isinstance(specifier, str) else specifier.url,
+               importer.url if importer is not None else None, context_type)
+        hit = self._resolved.get(key)
+        if hit is None:
+            seen: dict[str, str] = {}
+            spec = self._resolve_now(specifier, importer, context_type, who, where, seen)
+            hit = self._resolved[key] = (spec, tuple(seen.items()))
+        spec, seen_probes = hit
+        if probes is not None:
+            for rel, what in seen_probes:
+                if probes.setdefault(rel, what) != what:
+                    probes[rel] = _CONFLICT
+        return spec
+
+    def _resolve_now(
         self,
         specifier: str | ModuleSpecifier,
         importer: ModuleSpecifier | None,
