@@ -424,7 +424,7 @@ class ModuleLoader:
             idx = by_key.get(key)
             if idx is not None:
                 return idx
-            module = self._read(spec, kind, ctx, len(modules))
+            module = self._read(spec, kind, ctx, len(modules), memo=bool(modules))
             by_key[key] = module.index
             modules.append(module)
             return module.index
@@ -473,8 +473,11 @@ class ModuleLoader:
                 module.deps.append(add(target, "json" if request.is_json else "js", ctx))
         return ModuleGraph(modules, 0, list(probes.items()))
 
-    def _read(self, spec: ModuleSpecifier, kind: str, ctx: ContextType | None, index: int) -> LoadedModule:
-        if self._snapshot:
+    def _read(self, spec: ModuleSpecifier, kind: str, ctx: ContextType | None, index: int,
+              memo: bool = True) -> LoadedModule:
+        # Entry modules (build files) are read once per load anyway: keeping
+        # them would hold every build file's text and transform for the load.
+        if self._snapshot and memo:
             key = (spec.url, kind, ctx)
             first = self._reads.get(key)
             if first is None:
