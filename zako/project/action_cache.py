@@ -28,6 +28,22 @@ __all__ = ["ActionCache"]
 _log = logging.getLogger(__name__)
 
 
+def _read_small(path: str) -> bytes:
+    """A whole small file: os.open/os.read skip the buffered reader's set-up,
+    half the cost of open() for the two entries a warm lookup reads."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 class ActionCache:
     """Local action-cache entries under ``root``, optionally backed by a remote.
 
@@ -81,8 +97,7 @@ class ActionCache:
 
     def get(self, key_hex: str) -> bytes | None:
         try:
-            with open(self._path(key_hex), "rb") as f:
-                data = f.read()
+            data = _read_small(self._path(key_hex))
             if data:
                 with self._count_lock:
                     self.local_hits += 1
