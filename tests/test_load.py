@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import textwrap
 
 import pytest
 
@@ -12,17 +11,9 @@ from zako.devtools import gentree
 from zako.global_state import GlobalState, default_cache_dir
 from zako.project.errors import LoadFailed
 
-MANIFEST = 'group = "t"\nartifact = "t"\nversion = "1"\n'
+from project_tree import make_project
 
 
-def make_project(root, files, manifest=MANIFEST):
-    files = {"zako.toml": manifest, **files} if manifest is not None else files
-    for rel, text in files.items():
-        path = os.path.join(root, *rel.split("/"))
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(textwrap.dedent(text).lstrip("\n"))
-    return str(root)
 
 
 @pytest.fixture

@@ -17,18 +17,10 @@ from zako.cli import main
 from zako.global_state import GlobalState
 from zako.project.errors import LoadFailed, Problem
 
-MANIFEST = 'group = "t"\nartifact = "t"\nversion = "1"\n'
+from project_tree import make_project
 IMPORT = 'import { target, glob } from "zako:build";\n'
 
 
-def make_project(root, files, manifest=MANIFEST):
-    files = {"zako.toml": manifest, **files} if manifest is not None else files
-    for rel, text in files.items():
-        path = os.path.join(root, *rel.split("/"))
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(textwrap.dedent(text).lstrip("\n"))
-    return str(root)
 
 
 def run(capsys, *argv):

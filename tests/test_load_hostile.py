@@ -19,11 +19,9 @@ same tree without the hostile packages.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -35,7 +33,7 @@ MIB = 1 << 20
 HEAP_LIMIT = 32 * MIB
 TIMEOUT_S = "2"
 
-MANIFEST = 'group = "t"\nartifact = "t"\nversion = "1"\n'
+from project_tree import MANIFEST, write_files
 
 # A library with module-level state: every evaluation must get a fresh instance.
 COUNTER = """
@@ -147,12 +145,7 @@ def write_tree(root, *, hostile: bool) -> str:
     if hostile:
         for name, (source, _, _) in HOSTILE.items():
             files[f"{name}/BUILD.ts"] = source
-    for rel, text in files.items():
-        path = os.path.join(root, *rel.split("/"))
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(textwrap.dedent(text).lstrip("\n"))
-    return str(root)
+    return write_files(root, files)
 
 
 class SmallHeapState(zako.global_state.GlobalState):
