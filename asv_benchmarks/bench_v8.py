@@ -1,10 +1,13 @@
 """V8 engine benchmarks.
 
-- ``FreshEvaluation``: a 50-line script evaluated in a fresh context.
-  ``engine`` is ``Engine.evaluate`` (context, prelude, host loop, result
-  conversion, heap statistics, close); ``baseline`` is a bare
-  ``MiniRacer().eval`` + ``close()`` of the same code (wrapped in a
-  function so its ``return`` is legal). Goal: engine ≤ 1.3× baseline.
+- ``FreshEvaluation``: a 50-line script. ``engine-realm`` is
+  ``Engine.evaluate`` in a live locked-down realm (begin, script, host loop,
+  result conversion), against ``baseline-live``: a bare ``MiniRacer.eval``
+  of the same code in a live context (wrapped in a function so its
+  ``return`` is legal). ``engine-isolate`` (a new locked-down isolate per
+  evaluation) is against ``baseline-fresh``: ``MiniRacer()`` + eval +
+  ``close()``. Goal (issue 12): realm overhead over the live baseline
+  ≤ 0.5 ms.
 - ``PromiseEvaluation``: a script that awaits two zero-delay timers and a promise
   chain; baseline: bare mini-racer evaluating the same async function and
   waiting on the returned promise with ``JSPromise.get``.
@@ -53,18 +56,26 @@ def _bare_async(source: str) -> str:
 
 
 class FreshEvaluation:
-    params = ["engine", "baseline"]
+    params = ["engine-realm", "baseline-live", "engine-isolate", "baseline-fresh"]
     param_names = ["impl"]
 
     def setup(self, impl):
-        self.engine = Engine()
+        self.engine = Engine(isolation="isolate" if impl == "engine-isolate" else "realm")
         self.bare_source = _bare(SCRIPT_50)
+        self.live = MiniRacer() if impl == "baseline-live" else None
         # warm both paths (first context pays for V8 and thread start-up)
         self.time_evaluate_50_lines(impl)
 
+    def teardown(self, impl):
+        self.engine.close()
+        if self.live is not None:
+            self.live.close()
+
     def time_evaluate_50_lines(self, impl):
-        if impl == "engine":
+        if impl.startswith("engine"):
             self.engine.evaluate(SCRIPT_50)
+        elif self.live is not None:
+            self.live.eval(self.bare_source)
         else:
             mr = MiniRacer()
             mr.eval(self.bare_source)
