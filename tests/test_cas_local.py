@@ -300,3 +300,26 @@ def test_killed_writer_leaves_no_partial_blob(cas):
     assert cas.remove_stale_temp_files(older_than_s=0) == len(leftovers)
     assert temp_files(cas.root) == []
     assert cas.read_bytes(d) == data
+
+
+@pytest.mark.parametrize("size", [0, 1, 4096, (1 << 20)])
+def test_small_whole_reads_are_verified_like_streamed_ones(tmp_path, size):
+    # read_bytes reads small whole blobs in one go: the same bytes, and the
+    # same refusal of a damaged file, as the streaming reader.
+    import os as _os
+
+    from zako.cas import CorruptBlobError, Digest, LocalCas
+
+    cas = LocalCas(tmp_path / "cas")
+    data = _os.urandom(size)
+    d = Digest.of_bytes(data)
+    cas.store(d, data)
+    assert cas.read_bytes(d) == data
+    if size:
+        path = cas._path_str(d)
+        with open(path, "r+b") as f:
+            f.seek(size // 2)
+            f.write(bytes([data[size // 2] ^ 1]))
+        with pytest.raises(CorruptBlobError):
+            cas.read_bytes(d)
+        assert not _os.path.exists(path)  # removed, so the next store repairs it

@@ -24,6 +24,8 @@ _TEMP_PREFIX = ".tmp-"
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _SEQ = itertools.count()
 _FULL = BlobRange()
+#: Whole blobs up to this size are read in one go (see read_bytes).
+_SMALL_BLOB = 1 << 20
 
 
 def _require_digest(digest) -> Digest:
@@ -319,8 +321,42 @@ class LocalCas:
 
     def read_bytes(self, digest: Digest, range: BlobRange = _FULL) -> bytes:
         """The bytes of ``range``; whole-blob reads are verified before returning."""
+        if (isinstance(digest, Digest) and digest.size_bytes <= _SMALL_BLOB and range.start == 0
+                and range.covers_whole(digest.size_bytes)):
+            return self._read_small(digest)
         with self.fetch(digest, range) as reader:
             return reader.read()
+
+    def _read_small(self, digest: Digest) -> bytes:
+        # A warm load reads one small result blob per package: a plain
+        # descriptor and one hash cost a third of the streaming reader's set-up.
+        _require_digest(digest)
+        path = self._path_str(digest)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise BlobNotFoundError(f"blob {digest} is not in {self!r}", digest=digest) from None
+        try:
+            st = os.fstat(fd)
+            if st.st_size != digest.size_bytes:
+                raise self._corrupt(digest, path, f"file holds {st.st_size} bytes", st)
+            chunks = []
+            got = 0
+            while got < st.st_size:
+                chunk = os.read(fd, st.st_size - got)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+        finally:
+            os.close(fd)
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if len(data) != digest.size_bytes:
+            raise self._corrupt(digest, path, "ended early", st)
+        actual = _Blake3(data).hexdigest()
+        if actual != digest.hex:
+            raise self._corrupt(digest, path, f"hashes to {actual}/{len(data)}", st)
+        return data
 
     def verify(self, digest: Digest) -> bool:
         """Hash the stored blob end to end; True if intact.
