@@ -512,3 +512,23 @@ def test_bad_host_functions_are_refused(engine):
         engine.evaluate("return 1", host_functions={"not an identifier": len})
     with pytest.raises(TypeError):
         engine.evaluate("return 1", host_functions={"f": 42})
+
+
+def test_evaluate_from_inside_a_running_asyncio_loop():
+    # A caller already inside asyncio cannot have its loop driven for it: the
+    # engine then drives on its shared loop, with the same limits.
+    import asyncio
+
+    eng = Engine(heap_limit_bytes=64 * MIB, timeout_s=1.0)
+
+    async def main():
+        assert eng.evaluate("await new Promise(r => setTimeout(r, 10)); return 5").value == 5
+        with pytest.raises(ScriptTimeoutError):
+            eng.evaluate("for (;;) {}")
+        return eng.evaluate("return 6").value
+
+    try:
+        assert asyncio.run(main()) == 6
+        assert eng.evaluate("return 7").value == 7  # and on this thread's own loop after
+    finally:
+        eng.close()
