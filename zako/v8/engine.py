@@ -75,7 +75,7 @@ _REALM_MAX_HEAP_FRACTION = 0.5
 #: A realm's heap statistics are read on every this many evaluations, and
 #: after any evaluation that took this long.
 _STATS_EVERY = 16
-_STATS_AFTER_S = 0.005
+_STATS_AFTER_S = 0.025
 #: Marks the error of a script body that does not parse on its own (it would
 #: otherwise close the wrapper and declare globals of the realm).
 _BODY_MARK = "zako-body-check: "
