@@ -82,12 +82,17 @@ COLD = {
     "http403": "answered HTTP 403",
     "kill_after": "switched off for the rest of this load",
 }
+# What the warning must quote. A short body is seen as IncompleteRead, or,
+# when a lookup's first failure lands on a connection the server had just
+# closed after its short answer, as that closed connection: both are the
+# fault under test (seen once in ~10 suite runs on a busy machine).
+_SHORT_BODY = ("IncompleteRead", "Remote end closed connection")
 WARM = {
-    "trickle": f"no complete answer within {TIMEOUT:.1f} s",
-    "bad_length": "10 more expected",
-    "truncated": "IncompleteRead",
-    "tamper": "tampered",
-    "kill_after": "switched off for the rest of this load",
+    "trickle": (f"no complete answer within {TIMEOUT:.1f} s",),
+    "bad_length": ("10 more expected", *_SHORT_BODY),
+    "truncated": _SHORT_BODY,
+    "tamper": ("tampered",),
+    "kill_after": ("switched off for the rest of this load",),
 }
 
 
@@ -127,7 +132,8 @@ def test_warm_load_with_a_faulty_remote(fault, local, tree, tmp_path, nginx_serv
     assert elapsed < local["seconds"] + 10, (elapsed, err)
     warnings = warnings_in(err)
     assert len(warnings) == 1, err
-    assert f"remote cache {server_url}" in warnings[0] and WARM[fault] in warnings[0], warnings[0]
+    assert f"remote cache {server_url}" in warnings[0], warnings[0]
+    assert any(text in warnings[0] for text in WARM[fault]), warnings[0]
 
 
 def test_slow_but_working_remote_gives_hits_and_no_warning(local, tree, tmp_path, nginx_server, filled):  # noqa: F811
