@@ -669,7 +669,11 @@ def _wait_here(loop: asyncio.AbstractEventLoop, driver: Any, run: _Run, token: A
     unregister = _watch(token, run, lambda: loop.call_soon_threadsafe(task.cancel)) if token is not None else None
     # The driver keeps its own deadline; this one only covers a driver that
     # would not unwind when cancelled.
-    stuck = loop.call_later(limit_s, lambda: run.__setattr__("expired", True) or task.cancel())
+    def give_up() -> None:
+        run.expired = True
+        task.cancel()
+
+    stuck = loop.call_later(limit_s, give_up)
     try:
         return loop.run_until_complete(task)
     finally:
