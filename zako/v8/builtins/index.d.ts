@@ -2,6 +2,7 @@
 // "include" at this file (or copy it next to your build files) so editors
 // complete `import ... from "zako:build"` and friends.
 /// <reference path="./core.d.ts" />
+/// <reference path="./semver.d.ts" />
 /// <reference path="./project.d.ts" />
 /// <reference path="./build.d.ts" />
 /// <reference path="./rule.d.ts" />
