@@ -1,4 +1,6 @@
-"""Target labels: ``//pkg/path:name`` (``//:name`` for the root package).
+"""Target labels: ``//pkg/path:name`` (``//:name`` for the root package),
+and ``@dep//pkg/path:name`` for a target of the declared dependency ``dep``
+(a ``{path}`` entry of the manifest's ``dependencies``).
 
 A label names one target of one package. Packages are named by their
 root-relative neutral path (``"."`` for the root); a label spells the root
@@ -15,7 +17,8 @@ from functools import lru_cache
 
 from ..exceptions import ZakoError
 
-__all__ = ["Label", "LabelError", "TARGET_NAME_RE", "check_target_name", "label_text", "target_label_text"]
+__all__ = ["Label", "LabelError", "TARGET_NAME_RE", "check_target_name", "check_label_syntax", "label_text",
+           "target_label_text", "split_repo"]
 
 # Same alphabet as the ``zako:build`` builtin accepts for target names, so a
 # name that was declared can always be referred to.
@@ -53,16 +56,42 @@ def _check_package(package: str, text: str) -> str:
     return package
 
 
+def split_repo(text: str) -> tuple[str, str]:
+    """``("dep", "//pkg:name")`` for ``"@dep//pkg:name"``, ``("", text)``
+    for any other text. Raises ``LabelError`` for ``@`` without a valid
+    dependency name or without ``//``."""
+    if not text.startswith("@"):
+        return "", text
+    repo, sep, rest = text[1:].partition("//")
+    if not sep:
+        raise LabelError(f"invalid label {text!r}: write '@dep//pkg/path:name' for a target of dependency 'dep'")
+    _check_repo(repo, text)
+    return repo, "//" + rest
+
+
+def _check_repo(repo: str, text: str) -> str:
+    from .manifest import is_loose_ident
+
+    if not is_loose_ident(repo):
+        raise LabelError(f"invalid dependency name {repo!r} in label {text!r}: use letters, digits, '_' and '-'")
+    return repo
+
+
 @dataclass(frozen=True, slots=True)
 class Label:
-    """One target: ``package`` is the neutral path text (``"."`` = root)."""
+    """One target: ``package`` is the neutral path text (``"."`` = root);
+    ``repo`` is the dependency it belongs to (``""``: this project)."""
 
     package: str
     name: str
+    repo: str = ""
 
     def __post_init__(self) -> None:
-        _check_package(self.package, f"//{self.package}:{self.name}")
-        check_target_name(self.name, where=f"label //{self.package}:{self.name}")
+        at = f"@{self.repo}" if self.repo else ""
+        if self.repo:
+            _check_repo(self.repo, f"{at}//{self.package}:{self.name}")
+        _check_package(self.package, f"{at}//{self.package}:{self.name}")
+        check_target_name(self.name, where=f"label {at}//{self.package}:{self.name}")
 
     @classmethod
     def parse(cls, text: object, package: str | None = None) -> "Label":
@@ -71,6 +100,10 @@ class Label:
         current package is an error."""
         if not isinstance(text, str):
             raise LabelError(f"a label must be a string, got {text!r}")
+        if text.startswith("@"):
+            repo, rest = split_repo(text)
+            inner = cls.parse(rest)
+            return cls(inner.package, inner.name, repo)
         if text.startswith("//"):
             body = text[2:]
             pkg, sep, name = body.partition(":")
@@ -95,15 +128,23 @@ class Label:
             return cls(_check_package(package, text), name)
         raise LabelError(
             f"invalid label {text!r}: write '//pkg/path:name' (or '//:name' at the root), "
-            "or ':name' for a target of the same package"
+            "or ':name' for a target of the same package, or '@dep//pkg/path:name' for a dependency's"
         )
 
     def __str__(self) -> str:
         pkg = "" if self.package == "." else self.package
-        return f"//{pkg}:{self.name}"
+        return f"@{self.repo}//{pkg}:{self.name}" if self.repo else f"//{pkg}:{self.name}"
 
     def __repr__(self) -> str:
         return f"Label({str(self)!r})"
+
+
+def check_label_syntax(text: object) -> str:
+    """``text`` if it is a full label (``//pkg:name``, ``//pkg`` or
+    ``@dep//pkg:name``), else ``LabelError``: what a ``label`` config value
+    must be."""
+    str(Label.parse(text))
+    return text  # type: ignore[return-value]
 
 
 # --- fast paths for a large tree -------------------------------------------------
