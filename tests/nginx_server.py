@@ -5,7 +5,10 @@ conftest, so this works under both ``pytest`` and ``python -m pytest``)::
 
     from nginx_server import nginx_cas_url  # noqa: F401  (pytest fixture)
 
-or call :func:`start_nginx` directly. Each server has its own config, data
+or call :func:`start_nginx` directly (``server_extra`` adds directives to
+the ``server`` block, ``listen_extra`` to its ``listen`` line, e.g. ``ssl``
+with ``scheme="https"``; ``tests/nginx_tls.py`` builds the auth and TLS
+servers this way). Each server has its own config, data
 root, pid, logs and temp paths inside a temp directory, listens on
 127.0.0.1 on a free ephemeral port, runs in the foreground as a child
 process (``daemon off; master_process off;``) and is stopped at teardown.
@@ -88,7 +91,8 @@ def _compiled_without(binary: str) -> set[str]:
             if tok.startswith("--without-http_") and tok.endswith("_module")}
 
 
-def _config(work: Path, data: Path, port: int, without: set[str]) -> str:
+def _config(work: Path, data: Path, port: int, without: set[str], server_extra: str = "",
+            listen_extra: str = "") -> str:
     temp_paths = "\n".join(
         f"    {name}_temp_path {work / 'tmp' / name};"
         for name in ("proxy", "fastcgi", "uwsgi", "scgi") if name not in without)
@@ -117,8 +121,9 @@ http {{
     sendfile on;
     keepalive_requests 100000;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{(" " + listen_extra) if listen_extra else ""};
         root {data};
+{server_extra}
         location / {{
             dav_methods PUT DELETE;
             create_full_put_path on;
@@ -129,11 +134,19 @@ http {{
 """
 
 
-def _wait_ready(proc: subprocess.Popen, port: int) -> bool:
+def _wait_ready(proc: subprocess.Popen, port: int, scheme: str = "http") -> bool:
     deadline = time.monotonic() + _STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
+        if scheme != "http":
+            # A TLS server may want a certificate we do not have: listening is enough.
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.05)
+                continue
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
         try:
             conn.request("HEAD", "/")
@@ -146,8 +159,14 @@ def _wait_ready(proc: subprocess.Popen, port: int) -> bool:
     return False
 
 
-def start_nginx(work_dir: str | os.PathLike | None = None) -> NginxServer:
-    """Start nginx serving WebDAV from ``work_dir/data``; raises :class:`NginxUnavailable`."""
+def start_nginx(work_dir: str | os.PathLike | None = None, *, server_extra: str = "", listen_extra: str = "",
+                scheme: str = "http") -> NginxServer:
+    """Start nginx serving WebDAV from ``work_dir/data``; raises :class:`NginxUnavailable`.
+
+    ``server_extra``: directives added to the ``server`` block;
+    ``listen_extra``: parameters of its ``listen`` (``ssl``); ``scheme``:
+    of the returned ``url`` (``https`` is checked for readiness by a TCP
+    connect, since the server may demand a client certificate)."""
     binary = find_nginx()
     if binary is None:
         raise NginxUnavailable("nginx is not installed (apt-get install nginx-light)")
@@ -160,12 +179,12 @@ def start_nginx(work_dir: str | os.PathLike | None = None) -> NginxServer:
     for _attempt in range(3):  # the free port may be taken before nginx binds it
         port = _free_port()
         conf = work / "nginx.conf"
-        conf.write_text(_config(work, data, port, without))
+        conf.write_text(_config(work, data, port, without, server_extra, listen_extra))
         proc = subprocess.Popen(
             [binary, "-p", str(work), "-c", str(conf), "-e", str(work / "error.log")],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if _wait_ready(proc, port):
-            return NginxServer(f"http://127.0.0.1:{port}", port, data, work, proc)
+        if _wait_ready(proc, port, scheme):
+            return NginxServer(f"{scheme}://127.0.0.1:{port}", port, data, work, proc)
         server = NginxServer("", port, data, work, proc)
         server.stop()
         stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""

@@ -88,7 +88,10 @@ def _setup_logging(verbosity: int) -> None:
     logger = logging.getLogger("zako")
     if not any(getattr(h, "_zako_cli", False) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        from .cas.redact import RedactingFormatter
+
+        # Every line, traceback included, passes the credential scrubber.
+        handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
         handler._zako_cli = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     logger.setLevel(level)
@@ -113,11 +116,15 @@ def _cmd_load(args: argparse.Namespace) -> int:
             raise ValueError("--remote-timeout must be > 0 and --remote-flush-timeout >= 0, got "
                              f"{args.remote_timeout} and {args.remote_flush_timeout}")
         _check_cache_dir(_cache_dir(args))
+        remote_options = _remote_options(args)
         state = GlobalState(cache_dir=args.cache_dir, remote_cache=args.remote_cache, jobs=args.jobs,
                             timeout_s=args.timeout, remote_timeout_s=args.remote_timeout,
-                            remote_flush_timeout_s=args.remote_flush_timeout, isolation=args.isolation)
+                            remote_flush_timeout_s=args.remote_flush_timeout, isolation=args.isolation,
+                            **remote_options)
     except ValueError as e:
-        print(f"zako load: {e}", file=sys.stderr)
+        from .cas.redact import redact_text
+
+        print(f"zako load: {redact_text(e)}", file=sys.stderr)
         return 2
     except OSError as e:  # an unwritable cache directory, most likely: one line, not a traceback
         where = f"{e.filename!r}: " if e.filename else ""
@@ -155,6 +162,22 @@ def _cmd_load(args: argparse.Namespace) -> int:
             print(f"zako load: {len(result.problems)} error(s)", file=sys.stderr)
             return 1
     return 0
+
+
+def _remote_options(args: argparse.Namespace) -> dict:
+    """GlobalState's credential and TLS arguments from the ``--remote-*`` flags;
+    ``ValueError`` (one line, no secret) for ones that cannot be used."""
+    from .cas.credentials import parse_remote_headers
+    from .cas.redact import register_url_secrets
+
+    if args.remote_cache:
+        register_url_secrets(args.remote_cache)
+    tls = {"remote_ca": args.remote_ca, "remote_client_cert": args.remote_client_cert,
+           "remote_client_key": args.remote_client_key}
+    given = [f"--{k.replace('_', '-')}" for k, v in tls.items() if v] + (["--remote-header"] if args.remote_header else [])
+    if given and not args.remote_cache:
+        raise ValueError(f"{' '.join(given)} given without --remote-cache")
+    return {"remote_headers": parse_remote_headers(args.remote_header), **tls}
 
 
 def _dir_size(path: str) -> tuple[int, int]:
@@ -226,8 +249,18 @@ def _add_cache_dir(p: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse echoes arguments in its errors ("unrecognized arguments:
+    ..."), a mistyped flag's URL included: scrub what it prints."""
+
+    def _print_message(self, message, file=None):
+        from .cas.redact import redact_text
+
+        super()._print_message(redact_text(message) if message else message, file)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="zako",
         description="Load a tree of JavaScript/TypeScript build scripts in pooled V8, in bounded memory.",
         epilog=_EPILOG,
@@ -252,7 +285,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-going", "-k", action="store_true", help="report every error instead of stopping at the first")
     p.add_argument("--no-cache", action="store_true", help="evaluate everything; neither read nor write the cache")
     _add_cache_dir(p)
-    p.add_argument("--remote-cache", metavar="URL", help="Bazel HTTP remote cache to share results through")
+    p.add_argument("--remote-cache", metavar="URL",
+                   help="Bazel HTTP remote cache to share results through: http(s)://[user:password@]host[:port]/path "
+                        "(without user:password, ~/.netrc or $NETRC is read)")
+    p.add_argument("--remote-header", action="append", default=[], metavar="NAME=VALUE",
+                   help="header sent with every remote cache request (repeatable), e.g. "
+                        "'Authorization=Bearer ...'; NAME=@env:VAR takes the value from $VAR")
+    p.add_argument("--remote-ca", metavar="FILE", help="PEM CA to trust for an https remote cache instead of the "
+                                                        "system store")
+    p.add_argument("--remote-client-cert", metavar="FILE", help="PEM client certificate for mutual TLS "
+                                                                "(may hold the key too)")
+    p.add_argument("--remote-client-key", metavar="FILE", help="PEM private key of --remote-client-cert")
     p.add_argument("--remote-timeout", type=float, default=2.0, metavar="SECONDS",
                    help="total deadline of one remote cache request: connect, headers and body "
                         "(default 2; large blobs get 1 s more per MiB). After 3 failures in a row "

@@ -79,7 +79,13 @@ class GlobalState:
 
     - ``cache_dir``: where the local CAS (``cas/``) and action cache
       (``ac/``) live; default ``default_cache_dir()``.
-    - ``remote_cache``: base URL of a Bazel-protocol HTTP cache, or None.
+    - ``remote_cache``: base URL of a Bazel-protocol HTTP cache, or None
+      (``self.remote_cache`` keeps it with its credentials masked).
+    - ``remote_headers``: headers sent with every remote request (parsed
+      ``--remote-header`` values); ``remote_netrc``: read Basic credentials
+      from ``$NETRC``/``~/.netrc`` when the URL has none; ``remote_ca``,
+      ``remote_client_cert``, ``remote_client_key``: PEM files for
+      ``https://`` (a private CA instead of the system store; mutual TLS).
     - ``remote_timeout_s``: total deadline of one remote request (connect,
       headers, body; large transfers get 1 s more per MiB);
       ``remote_max_failures``: failures in a row after which the remote is
@@ -113,6 +119,11 @@ class GlobalState:
         remote_max_failures: int = 3,
         remote_flush_timeout_s: float = 10.0,
         isolation: str = "realm",
+        remote_headers: dict[str, str] | None = None,
+        remote_netrc: bool = True,
+        remote_ca: str | None = None,
+        remote_client_cert: str | None = None,
+        remote_client_key: str | None = None,
     ) -> None:
         from .cas import CacheHealth, CasStore, HttpCas, LocalCas, MemoryCache
         from .project.action_cache import ActionCache
@@ -122,7 +133,9 @@ class GlobalState:
         if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
             raise ValueError(f"GlobalState jobs must be an int >= 1, got {jobs!r}")
         self.cache_dir = os.path.abspath(os.fspath(cache_dir)) if cache_dir is not None else default_cache_dir()
-        self.remote_cache = remote_cache
+        from .cas.redact import redact_url
+
+        self.remote_cache = redact_url(remote_cache) if remote_cache else remote_cache
         self.interner = Interner()
         self.strings = CommonStrings(self.interner)
         overrides = dict(resources or {})
@@ -141,9 +154,25 @@ class GlobalState:
             raise ValueError(f"remote timeouts must be > 0, got {remote_timeout_s!r} and {remote_flush_timeout_s!r}")
         # One breaker for the remote's CAS and action-cache halves: when it
         # fails, both are off, and the load ends with one warning.
-        self.cache_health = CacheHealth(f"remote cache {remote_cache}" if remote_cache else "cache",
+        self.cache_health = CacheHealth(f"remote cache {self.remote_cache}" if remote_cache else "cache",
                                         max_failures=remote_max_failures)
-        self.remote = HttpCas(remote_cache, timeout=remote_timeout_s, health=self.cache_health) if remote_cache else None
+        self.remote = None
+        from .cas.reapi import is_grpc_url, open_reapi_cas
+
+        if remote_cache and is_grpc_url(remote_cache):
+            # REAPI over gRPC: same deadline and breaker; the blake3 -> SHA-256
+            # map of a SHA-256 server lives beside the local store.
+            self.remote = open_reapi_cas(remote_cache, timeout=remote_timeout_s, health=self.cache_health,
+                                         map_path=os.path.join(self.cache_dir, "reapi", "sha256.map"),
+                                         headers=remote_headers, ca_file=remote_ca,
+                                         client_cert=remote_client_cert, client_key=remote_client_key)
+        elif remote_cache:
+            from .cas.credentials import tls_context
+
+            tls = (tls_context(remote_ca, remote_client_cert, remote_client_key)
+                   if remote_ca or remote_client_cert or remote_client_key else None)
+            self.remote = HttpCas(remote_cache, timeout=remote_timeout_s, health=self.cache_health,
+                                  headers=remote_headers, ssl_context=tls, netrc=remote_netrc)
         self.memory_cache = MemoryCache(memory_cache_bytes)
         # Cache entries can always be recomputed: skip fsync (a torn blob is
         # caught by verification and treated as a miss).
@@ -154,6 +183,8 @@ class GlobalState:
             health=self.cache_health,
             flush_timeout=remote_flush_timeout_s,
         )
+        if getattr(self.remote, "local", False) is None:
+            self.remote.local = self.cas.local  # a gRPC remote hashes blobs an entry names from here
         self.action_cache = ActionCache(os.path.join(self.cache_dir, "ac"), remote=self.remote,
                                         uploads=self.cas.uploads, health=self.cache_health,
                                         local_writes=self.cas.local_writes)

@@ -28,6 +28,8 @@ import logging
 import threading
 import time
 
+from .redact import redact_text
+
 __all__ = ["CacheHealth", "DEFAULT_MAX_FAILURES"]
 
 _log = logging.getLogger("zako.cache")
@@ -44,7 +46,7 @@ def _counted(n: int, kind: str) -> str:
 class CacheHealth:
     """Thread-safe counters for one load; see the module doc.
 
-    ``name`` (the remote's URL) appears in messages. ``reason`` is the first
+    ``name`` (the remote's URL) appears in messages, credentials masked. ``reason`` is the first
     failure that opened the breaker (None while closed); it stays readable
     after :meth:`end_load` until the next request starts a new episode, so a
     load's summary can quote it.
@@ -54,7 +56,9 @@ class CacheHealth:
                  logger: logging.Logger | None = None) -> None:
         if max_failures < 1:
             raise ValueError(f"max_failures must be >= 1, got {max_failures}")
-        self.name = name
+        # Messages quote the name and each failure's text: both are
+        # redacted on the way in, so no summary can carry a credential.
+        self.name = redact_text(name)
         self.max_failures = max_failures
         self._log = logger or _log
         self._lock = threading.Lock()
@@ -116,6 +120,7 @@ class CacheHealth:
     def failure(self, what: str) -> bool:
         """Record a failed request (``what`` says which and why); True if this
         one opened the breaker."""
+        what = redact_text(what)
         with self._lock:
             self._new_episode_if_ended()
             self.failures += 1

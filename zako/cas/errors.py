@@ -1,12 +1,13 @@
 """Errors of the content-addressed store.
 
 Every error names the digest involved (``<hex>/<size>``) and, where one is
-involved, the path, URL or range.
+involved, the path, URL (credentials masked: ``zako.cas.redact``) or range.
 """
 
 from __future__ import annotations
 
 from ..exceptions import ZakoError
+from .redact import redact_text, redact_url
 
 __all__ = [
     "CasError",
@@ -19,6 +20,7 @@ __all__ = [
     "RemoteCasError",
     "RemoteTimeoutError",
     "RemoteDisabledError",
+    "RemoteConfigError",
 ]
 
 
@@ -77,8 +79,10 @@ class RemoteCasError(CasError):
     """The remote cache answered with an unexpected status or could not be reached."""
 
     def __init__(self, message: str, *, url=None, status=None) -> None:
-        super().__init__(message)
-        self.url = url
+        # Redacted here, once for every remote (HTTP, gRPC): whatever built
+        # the message, its text and repr never carry a credential.
+        super().__init__(redact_text(message))
+        self.url = redact_url(url) if url is not None else None
         self.status = status
 
 
@@ -89,3 +93,10 @@ class RemoteTimeoutError(RemoteCasError):
 class RemoteDisabledError(RemoteCasError):
     """No request was made: the remote's circuit breaker is open, or the remote
     is suspect after a failure and another request is probing it."""
+
+
+class RemoteConfigError(CasError, ValueError):
+    """A remote cache setting cannot be used: a malformed ``--remote-header``,
+    an unset ``@env:`` variable, an unreadable CA or client certificate, TLS
+    options for a plain-HTTP URL. Names the flag, header, variable or file;
+    never a credential."""

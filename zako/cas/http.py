@@ -14,6 +14,13 @@ together -- not a per-read timeout: a watchdog thread shuts the socket of a
 request that outlives it, so a server trickling one byte every few seconds
 is cut off like one that never answers. Failures feed the shared
 :class:`CacheHealth` circuit breaker; once it is open no request is made.
+
+Authentication is HTTP Basic (from the URL's userinfo, else the netrc file)
+and/or headers the caller gives (``--remote-header``), sent with every
+request; ``https://`` verifies the server against the system store or a
+given ``ssl.SSLContext`` (private CA, client certificate). The URL shown in
+messages, reprs and ``base_url`` has its userinfo masked
+(``zako.cas.redact``): credentials are sent, never shown.
 """
 
 from __future__ import annotations
@@ -24,11 +31,13 @@ import io
 import os
 import re
 import socket
+import ssl
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from typing import BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import select
 
@@ -36,10 +45,12 @@ from blake3 import blake3 as _Blake3
 
 from .blob_range import BlobRange, check_range
 from .breaker import CacheHealth
+from .credentials import basic_authorization, netrc_credentials
 from .digest import CHUNK_BYTES, Digest
-from .errors import (BlobNotFoundError, DigestMismatchError, RemoteCasError, RemoteDisabledError,
-                     RemoteTimeoutError)
+from .errors import (BlobNotFoundError, DigestMismatchError, RemoteCasError, RemoteConfigError,
+                     RemoteDisabledError, RemoteTimeoutError)
 from .reader import BlobReader
+from .redact import redact_url, register_secret, register_url_secrets
 
 __all__ = ["HttpCas", "ActionCache", "DEFAULT_TIMEOUT_S"]
 
@@ -159,9 +170,14 @@ class _Pool:
     # thousands of requests a load, one syscall less each is worth it.
     FRESH_S = 1.0
 
-    def __init__(self, host: str, port: int | None, https: bool, maxsize: int) -> None:
-        self._cls = http.client.HTTPSConnection if https else http.client.HTTPConnection
-        self._host, self._port, self._maxsize = host, port, maxsize
+    def __init__(self, host: str, port: int | None, context: ssl.SSLContext | None, maxsize: int) -> None:
+        if context is not None:
+            self._new = lambda timeout: http.client.HTTPSConnection(
+                host, port, timeout=timeout, blocksize=CHUNK_BYTES, context=context)
+        else:
+            self._new = lambda timeout: http.client.HTTPConnection(
+                host, port, timeout=timeout, blocksize=CHUNK_BYTES)
+        self._maxsize = maxsize
         self._idle: list[tuple[http.client.HTTPConnection, float]] = []
         self._lock = threading.Lock()
 
@@ -170,7 +186,7 @@ class _Pool:
             with self._lock:
                 conn, since = self._idle.pop() if self._idle else (None, 0.0)
             if conn is None:
-                return self._cls(self._host, self._port, timeout=timeout, blocksize=CHUNK_BYTES)
+                return self._new(timeout)
             sock = conn.sock
             try:
                 if sock is not None and (time.monotonic() - since < self.FRESH_S
@@ -216,6 +232,22 @@ class _HashingBody:
         self._f.seek(self._start)
         self.hasher = _Blake3()
         self.sent = 0
+
+
+def _has_client_cert(context: ssl.SSLContext) -> bool:
+    # SSLContext does not say whether load_cert_chain was called; the
+    # marker is set by zako.cas.credentials.tls_context.
+    return bool(getattr(context, "zako_client_cert", False))
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for a transport failure; TLS verification failures say what to do."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"TLS: the server's certificate is not trusted ({exc.verify_message or exc.reason}); "
+                "give its CA with --remote-ca")
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS: {exc.reason or exc}"
+    return str(exc)
 
 
 def _key_hex(key) -> str:
@@ -270,6 +302,16 @@ class HttpCas:
     closed after use). ``health`` is the circuit breaker shared with the
     stores using this remote (a new one by default).
 
+    Credentials: ``user:password@`` in ``base_url`` (percent-decoded) or,
+    without it and when ``netrc`` is true, the netrc entry of the host
+    (``$NETRC``, default ``~/.netrc``) become an ``Authorization: Basic``
+    header; ``headers`` (e.g. ``{"Authorization": "Bearer ..."}``) are sent
+    with every request and win over both. ``https://`` uses ``ssl_context``
+    (see ``zako.cas.credentials.tls_context``; default: the system trust
+    store). ``base_url``, ``repr`` and every message show the URL with its
+    userinfo masked. A malformed URL, or an ``ssl_context`` for ``http://``,
+    raises :class:`RemoteConfigError` (a ``ValueError``).
+
     Failures raise :class:`RemoteCasError` naming the URL:
     :class:`RemoteTimeoutError` past the deadline, :class:`RemoteDisabledError`
     when the breaker lets no request through (open, or suspect and another
@@ -277,19 +319,55 @@ class HttpCas:
     """
 
     def __init__(self, base_url: str, timeout: float = DEFAULT_TIMEOUT_S, *, max_ac_bytes: int = 64 << 20,
-                 max_connections: int = 64, min_rate: int = 1 << 20, health: CacheHealth | None = None) -> None:
-        parts = urlsplit(base_url)
+                 max_connections: int = 64, min_rate: int = 1 << 20, health: CacheHealth | None = None,
+                 headers: Mapping[str, str] | None = None, ssl_context: ssl.SSLContext | None = None,
+                 netrc: bool = True) -> None:
+        # Before anything can quote it: a parse error below, a repr, a log line.
+        register_url_secrets(base_url)
+        shown = redact_url(base_url)
+        try:
+            parts = urlsplit(base_url)
+            port = parts.port  # raises on a non-numeric port
+        except ValueError:
+            raise RemoteConfigError(f"HttpCas base_url is not a valid URL: {shown!r}") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"HttpCas base_url must be an http(s) URL, got {base_url!r}")
+            raise RemoteConfigError(f"HttpCas base_url must be an http(s) URL, got {shown!r}")
+        if ssl_context is not None and parts.scheme != "https":
+            raise RemoteConfigError(f"TLS options (CA, client certificate) given for {shown!r}: "
+                                    "use an https:// URL")
         if not timeout > 0:
             raise ValueError(f"HttpCas timeout must be > 0, got {timeout!r}")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = shown.rstrip("/")
         self.timeout = float(timeout)
         self.max_ac_bytes = max_ac_bytes
         self.min_rate = min_rate
         self.health = health if health is not None else CacheHealth(f"remote cache {self.base_url}")
         self._prefix = parts.path.rstrip("/")
-        self._pool = _Pool(parts.hostname, parts.port, parts.scheme == "https", max_connections)
+        self._headers = self._auth_headers(parts, headers, netrc)
+        self._client_cert = ssl_context is not None and _has_client_cert(ssl_context)
+        context = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
+        self._pool = _Pool(parts.hostname, port, context, max_connections)
+
+    @staticmethod
+    def _auth_headers(parts, headers: Mapping[str, str] | None, use_netrc: bool) -> dict[str, str]:
+        given = {str(k): str(v) for k, v in (headers or {}).items()}
+        for value in given.values():
+            register_secret(value)
+        if any(k.lower() == "authorization" for k in given):
+            return given
+        auth: str | None = None
+        if parts.username is not None or parts.password is not None:
+            auth = basic_authorization(unquote(parts.username or ""), unquote(parts.password or ""))
+        elif use_netrc:
+            found = netrc_credentials(parts.hostname)
+            if found is not None:
+                auth = basic_authorization(*found)
+        return {"Authorization": auth, **given} if auth is not None else given
+
+    @property
+    def header_names(self) -> list[str]:
+        """Names of the headers sent with every request (values never shown)."""
+        return sorted(self._headers)
 
     def __repr__(self) -> str:
         return f"HttpCas({self.base_url!r})"
@@ -333,16 +411,28 @@ class HttpCas:
             why = f"no complete answer within {seconds:.1f} s (total deadline: connect, headers and body)"
             err: RemoteCasError = RemoteTimeoutError(f"{method} {url}: {why}", url=url)
         else:
-            why = f"failed: {exc}"
+            why = f"failed: {_describe(exc)}"
             err = RemoteCasError(f"{method} {url} {why}", url=url)
         self.health.failure(f"{method} {self._short(path)} {why}")
         return err
 
     def _unexpected(self, method: str, path: str, status: int) -> RemoteCasError:
-        err = RemoteCasError(f"{method} {self._url(path)} answered HTTP {status}",
+        hint = self._status_hint(status)
+        err = RemoteCasError(f"{method} {self._url(path)} answered HTTP {status}{hint}",
                              url=self._url(path), status=status)
-        self.health.failure(f"{method} {self._short(path)} answered HTTP {status}")
+        self.health.failure(f"{method} {self._short(path)} answered HTTP {status}{hint}")
         return err
+
+    def _status_hint(self, status: int) -> str:
+        if status == 401:
+            return (" (credentials rejected)" if "Authorization" in self._headers
+                    else " (credentials required: user:password@ in the URL, ~/.netrc or --remote-header)")
+        if status == 403:
+            return " (forbidden)"
+        if status in (400, 495, 496) and self.base_url.startswith("https:") and not self._client_cert:
+            # nginx answers a TLS client that sent no certificate this way.
+            return " (the server may require a client certificate: --remote-client-cert)"
+        return ""
 
     def _open(self, method: str, path: str, body=None, headers: dict | None = None, *,
               seconds: float | None = None):
@@ -368,7 +458,11 @@ class HttpCas:
                 _WATCHDOG.attach(d, conn)
                 if reused:
                     conn.sock.settimeout(left)
-                conn.request(method, self._prefix + path, body=body, headers=headers or {})
+                if headers:
+                    sent = {**self._headers, **headers} if self._headers else headers
+                else:
+                    sent = self._headers
+                conn.request(method, self._prefix + path, body=body, headers=sent)
                 return conn, conn.getresponse(), d
             except _STALE as exc:
                 conn.close()
