@@ -4,25 +4,28 @@ which ``zako:`` builtins it may import.
 =========  ==================================  =================
 type       file names                          builtins
 =========  ==================================  =================
-library    any other ``*.ts`` / ``*.js``       zako:core
-package    ``zako.ts`` / ``zako.js``           + zako:project
+library    any other ``*.ts`` / ``*.js``       the common builtins
+package    ``zako.ts`` / ``zako.js``           + zako:package (alias zako:project)
 build      ``BUILD.ts`` / ``BUILD.js``         + zako:build
 rule       ``*.rule.ts`` / ``*.rule.js``       + zako:rule
 toolchain  ``*.toolchain.ts`` / ``.js``        + zako:toolchain
 config     ``*.config.ts`` / ``.js``           + zako:config
 =========  ==================================  =================
 
-Every context may import ``zako:core``.
+Every context may import the common builtins: ``zako:core``,
+``zako:semver``, ``zako:console`` and ``zako:context``.
 """
 
 from __future__ import annotations
 
 import enum
 
-__all__ = ["ContextType", "BUILTIN_NAMES"]
+__all__ = ["ContextType", "BUILTIN_NAMES", "COMMON_BUILTINS"]
 
 # Every builtin module shipped in zako/v8/builtins.
-BUILTIN_NAMES = ("core", "project", "build", "rule", "toolchain", "config")
+BUILTIN_NAMES = ("core", "semver", "console", "context", "package", "project", "build", "rule", "toolchain", "config")
+# What every context may import.
+COMMON_BUILTINS = frozenset({"core", "semver", "console", "context"})
 
 
 class ContextType(enum.Enum):
@@ -86,12 +89,12 @@ _SUFFIXES = (
 )
 
 _ALLOWED = {
-    ContextType.LIBRARY: frozenset({"core"}),
-    ContextType.PACKAGE: frozenset({"core", "project"}),
-    ContextType.BUILD: frozenset({"core", "build"}),
-    ContextType.RULE: frozenset({"core", "rule"}),
-    ContextType.TOOLCHAIN: frozenset({"core", "toolchain"}),
-    ContextType.CONFIG: frozenset({"core", "config"}),
+    ContextType.LIBRARY: COMMON_BUILTINS,
+    ContextType.PACKAGE: COMMON_BUILTINS | {"package", "project"},
+    ContextType.BUILD: COMMON_BUILTINS | {"build"},
+    ContextType.RULE: COMMON_BUILTINS | {"rule"},
+    ContextType.TOOLCHAIN: COMMON_BUILTINS | {"toolchain"},
+    ContextType.CONFIG: COMMON_BUILTINS | {"config"},
 }
 
 _PATTERNS = {

@@ -81,7 +81,11 @@ _STATS_AFTER_S = 0.025
 _BODY_MARK = "zako-body-check: "
 
 _js_log = logging.getLogger("zako.js")
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+# Below DEBUG: script trace output, shown by ``zako load -vv``.
+TRACE = 5
+logging.addLevelName(TRACE, "TRACE")
+_LEVELS = {"trace": TRACE, "debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+           "error": logging.ERROR}
 
 # --- the shared event loop ------------------------------------------------------------
 

@@ -23,7 +23,8 @@ rule):
   dependency of another;
 - a module may import ``zako:<x>`` only if its context type allows ``x``;
   imported libraries are library contexts whoever imports them, so they get
-  ``zako:core`` only, while the entry gets what its context type allows.
+  the common builtins only (``zako:core``, ``zako:semver``, ``zako:console``,
+  ``zako:context``), while the entry gets what its context type allows.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from .context_type import BUILTIN_NAMES, ContextType
+from .context_type import BUILTIN_NAMES, COMMON_BUILTINS, ContextType
 from .errors import ModuleLoadError
 from .specifier import ModuleSpecifier, ModuleType
 from .transpile import TransformCache, TransformResult, cached_transform, is_typescript_filename
@@ -325,12 +326,13 @@ class ModuleLoader:
             if context_type is not None and name not in context_type.allowed_builtins:
                 allowing = [c for c in ContextType.allowing(name) if c is not ContextType.LIBRARY]
                 allowed_in = ", ".join(f"{c.value} ({' / '.join(c.file_patterns)})" for c in allowing)
+                common = "(and zako:semver, zako:console, zako:context)"
                 if context_type is ContextType.LIBRARY:
-                    rule = "a library module may import only zako:core and other libraries"
+                    rule = f"a library module may import only zako:core and other libraries {common}"
                 else:
                     rule = f"a {context_type.value} module may import only zako:core and " + ", ".join(
-                        "zako:" + n for n in sorted(context_type.allowed_builtins - {"core"})
-                    )
+                        "zako:" + n for n in sorted(context_type.allowed_builtins - COMMON_BUILTINS)
+                    ) + " " + common
                 raise refuse(f"{rule}; zako:{name} is available to {allowed_in} contexts")
             return spec
 

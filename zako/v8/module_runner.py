@@ -190,7 +190,9 @@ def _factory_key(m: LoadedModule, code: str) -> str:
     return blake3(f"{m.name}\0{code}".encode("utf-8")).hexdigest()[:32]
 
 
-def build_script(graph: ModuleGraph, known: set[str] | frozenset[str] = frozenset()) -> tuple[str, dict[str, int], set[str]]:
+def build_script(
+    graph: ModuleGraph, known: set[str] | frozenset[str] = frozenset(), *, after: str | None = None
+) -> tuple[str, dict[str, int], set[str]]:
     """The script that links and runs ``graph`` (it calls the engine's
     ``__zako_start`` and settles to ``{namespace, declarations}``), the
     width of the wrapper head on line 1 of each module, by display name, and
@@ -199,6 +201,9 @@ def build_script(graph: ModuleGraph, known: set[str] | frozenset[str] = frozense
     ``known``: factory keys the realm already holds; those modules are sent
     without their code. Only modules other than the entry (builtins, shared
     libraries) are kept: they are what the next evaluations import again.
+    ``after``: JS source of a function awaited once the graph has evaluated;
+    what it returns replaces the namespace (the conformance runner waits
+    there for an async test's ``$DONE``).
     """
     links = link(graph)
     records = []
@@ -228,11 +233,17 @@ def build_script(graph: ModuleGraph, known: set[str] | frozenset[str] = frozense
         if code is not None:
             head["code"] = code
         records.append(json.dumps(head, separators=(",", ":")))
-    cfg = f"{{version:{json.dumps(__version__)},entry:{graph.entry},modules:[\n" + ",\n".join(records) + "\n]}"
+    entry_ctx = graph.modules[graph.entry].context_type  # what zako:context names
+    context = json.dumps(entry_ctx.value if entry_ctx is not None else "library")
+    cfg = f"{{version:{json.dumps(__version__)},context:{context},entry:{graph.entry},modules:[\n" + ",\n".join(records) + "\n]}"
     # The registry evaluates each module's code inside the started async
     # function, so a module V8 rejects becomes the evaluation's exception.
     # bind, not an arrow: no frame of this script (named after the entry by
     # the engine) shows up in stacks, only the module's and the registry's.
+    if after is not None:
+        run = f"{RUNTIME_GLOBAL}.bind(null,{cfg})"
+        return (f"__zako_start(async function(){{const r=await {run}();"
+                f"r.namespace=await ({after})();return r;}});"), heads, new_keys
     return f"__zako_start({RUNTIME_GLOBAL}.bind(null,{cfg}));", heads, new_keys
 
 
@@ -274,6 +285,8 @@ def execute_module(
     loader: ModuleLoader,
     inputs: dict | None = None,
     cancel_token: Any = None,
+    global_scripts: tuple[str, ...] = (),
+    after: str | None = None,
 ) -> Any:
     """Run the ES module ``specifier`` (and its imports) as ``context_type``.
 
@@ -285,13 +298,17 @@ def execute_module(
     record carrying ``location`` ("file:line"). A JS throw is
     ``result.exception``. Raises ``ModuleLoadError``/``TranspileError``
     before running anything, and the engine's ``V8Error`` family.
+
+    ``global_scripts`` (classic scripts run in the realm before the module,
+    e.g. a test harness; a realm is kept per distinct tuple) and ``after``
+    (see ``build_script``) serve the test262 runner, not build files.
     """
     context_type = ContextType.coerce(context_type)
     graph = loader.load_graph(specifier, context_type=context_type)
     heads: dict[str, int] = {}
 
     def script(known: set[str]) -> tuple[str, set[str]]:
-        text, line1, new_keys = build_script(graph, known)
+        text, line1, new_keys = build_script(graph, known, after=after)
         heads.update(line1)
         return text, new_keys
 
@@ -307,7 +324,7 @@ def execute_module(
         specifier=name,
         inputs=inputs,
         cancel_token=cancel_token,
-        extra_prelude=runtime_prelude(),
+        extra_prelude=(runtime_prelude(), *global_scripts),
         split_result=split,
         modules=True,
     )

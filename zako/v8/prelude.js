@@ -150,7 +150,8 @@
     log: (...a) => emit("info", a),
     info: (...a) => emit("info", a),
     debug: (...a) => emit("debug", a),
-    trace: (...a) => emit("debug", [...a, new ErrorCtor("trace").stack]),
+    // A level, as the original Zako's Console has it (no stack dump).
+    trace: (...a) => emit("trace", a),
     warn: (...a) => emit("warning", a),
     error: (...a) => emit("error", a),
     dir: (v) => emit("info", [v]),

@@ -1,16 +1,6 @@
-// Type declarations for `zako:project`, for package scripts (zako.ts).
+// Type declarations for `zako:project`: the alias of `zako:package`.
 declare module "zako:project" {
-  export interface ProjectFields {
-    group: string;
-    artifact: string;
-    version: string;
-    description: string;
-    options: Record<string, unknown>;
-  }
-  export interface Project extends Readonly<ProjectFields> {
-    /** Override fields of the package (those from zako.toml / zako.json). */
-    (overrides: Partial<ProjectFields>): Project;
-  }
-  /** The package's fields; call it to override them. */
-  export const project: Project;
+  export * from "zako:package";
+  import project from "zako:package";
+  export default project;
 }

@@ -2,7 +2,7 @@
 // and evaluates them in ES module order. Not importable as a module; the
 // runner inlines this function expression into the script it evaluates.
 //
-// cfg = {version, entry, modules: [{url, name, builtin, deps, requests, scope, ns, code}]}
+// cfg = {version, context (the entry's context type), entry, modules: [{url, name, builtin, deps, requests, scope, ns, code}]}
 //   scope: {local: [owner, localName] | [module, "*"]}   import bindings
 //   ns:    {exported: [owner, localName] | [module, "*"]} resolved exports
 //   code:  source evaluating to (scope) => async generator function (api),
@@ -26,6 +26,7 @@ return async function runModules(cfg) {
 
   const host = Object.freeze({
     version: cfg.version,
+    context: cfg.context,
     inputs: globalThis.executionContext === undefined ? null : globalThis.executionContext,
     declare(kind, record) {
       declarations[kind].push(record);
