@@ -26,6 +26,8 @@ import tree_sitter
 import tree_sitter_typescript
 
 from ..errors import TranspileError
+from . import early_errors
+from . import ts_enum, ts_erase, ts_repair
 from .result import ExportEntry, ImportBinding, ModuleRequest, TransformResult
 
 __all__ = ["rewrite_module", "parse_count", "HEAD_PREFIX"]
@@ -79,6 +81,7 @@ _FUNCTION_LIKE = frozenset(
 _ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]+\}|u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|\r\n|[\s\S])")
 # every byte but CR and LF becomes a space (UTF-8 continuation bytes too)
 _BLANK = bytes(c if c in b"\r\n" else 0x20 for c in range(256))
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 
 
@@ -109,6 +112,7 @@ _SPECIAL = (
         "optional_parameter",
         "method_definition",
         "formal_parameters",
+        "binary_expression",
     }
 )
 
@@ -135,10 +139,18 @@ def _parse(src: bytes) -> tree_sitter.Tree:
 
 
 class _Rewriter:
-    def __init__(self, src: bytes, filename: str, typescript: bool) -> None:
+    def __init__(self, src: bytes, filename: str, typescript: bool, repairs: ts_repair.Repairs | None = None) -> None:
         self.src = src
+        # what tree-sitter parsed (same offsets as src; see ts_repair)
+        self.parsed = bytes(repairs.src) if repairs is not None else src
+        self.repairs = repairs
+        # enums and namespaces: names declared per statement list, enum members so far
+        self.ts_declared: dict[int, set[str]] = {}
+        self.ts_enum_members: dict[tuple[int, str], dict[str, object]] = {}
+        self.ts_merged: set[str] = set()  # top-level enum and namespace names (declarations merge)
         self.filename = filename
         self.typescript = typescript
+        self.default_rename = False  # `export default function(){}`: name it "default"
         self.edits: list[tuple[int, int, bytes]] = []
         self.requests: list[ModuleRequest] = []
         self.request_index: dict[tuple[str, tuple[tuple[str, str], ...], bool], int] = {}
@@ -223,7 +235,15 @@ class _Rewriter:
             raise self.error(node, f"unsupported escape in string literal {raw}") from None
 
     def module_export_name(self, node: tree_sitter.Node) -> str:
-        return self.string_value(node) if node.type == "string" else self.text(node)
+        if node.type != "string":
+            return self.text(node)
+        # `\uD83D\uDE00` escapes decode to two halves: join them (UTF-16
+        # round trip); a half left alone is a SyntaxError (ESM export names
+        # must be well-formed Unicode).
+        name = self.string_value(node).encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+        if _LONE_SURROGATE.search(name):
+            raise self.error(node, f"export name {self.text(node)} is not well-formed Unicode (unpaired surrogate)")
+        return name
 
     def request(self, source: tree_sitter.Node, attributes: tuple[tuple[str, str], ...] = (), dynamic: bool = False) -> int:
         spec = self.string_value(source)
@@ -295,6 +315,7 @@ class _Rewriter:
             bad = self.first_error(root)
             what = "missing " + bad.type if bad.is_missing else "unexpected " + repr(self.text(bad)[:30])
             raise self.error(bad, f"syntax error: {what}")
+        early_errors.check_module(root, self.error)
         for stmt in root.children:
             t = stmt.type
             if t == "import_statement":
@@ -388,6 +409,7 @@ class _Rewriter:
 
         if source is not None:
             idx = self.request(source, self.attributes(stmt))
+            self.side_effect_requests.add(idx)  # `export {} from` still evaluates it
             clause = self.child_of_type(stmt, "export_clause")
             ns_export = self.child_of_type(stmt, "namespace_export")
             if clause is not None:
@@ -436,11 +458,19 @@ class _Rewriter:
 
         if is_default and value is not None:
             t = value.type
+            rest = None
+            if t == "call_expression" and value.children[0].type in ("function_expression", "generator_function", "class"):
+                # `export default function(){}\n(x)`: a declaration, then an
+                # expression statement -- never a call (the tree reads a call).
+                fn, args = value.children[0], value.child_by_field_name("arguments")
+                if args is None or args.type != "arguments" or not args.named_children:
+                    raise self.error(args or value, "an `export default` function or class declaration cannot be called")
+                value, rest, t = fn, args, fn.type
             if t in ("function_expression", "generator_function", "class", "function", "abstract_class_declaration"):
                 name = value.child_by_field_name("name")
-                self.blank(stmt.start_byte, value.start_byte)
                 if name is not None:
                     local = self.text(name)
+                    self.blank(stmt.start_byte, value.start_byte)
                 else:
                     local = _DEFAULT_LOCAL
                     keyword = None
@@ -451,12 +481,29 @@ class _Rewriter:
                             break
                     if keyword is None:
                         raise self.error(value, "cannot name this default export")
-                    self.insert(keyword.end_byte, " " + _DEFAULT_LOCAL)
+                    if t in ("class", "abstract_class_declaration"):
+                        # A class is named when defined (static blocks see it):
+                        # a property definition names it "default", as ESM does.
+                        self.replace(stmt.start_byte, value.start_byte, f"const {_DEFAULT_LOCAL}=({{default:")
+                        self.insert(value.end_byte, "}).default;")
+                    else:
+                        self.blank(stmt.start_byte, value.start_byte)
+                        self.insert(keyword.end_byte, " " + _DEFAULT_LOCAL)
+                        # hoisted: named in the head, before any body runs
+                        self.default_rename = True
                 self.value_names.add(local)
                 self.exports.append(ExportEntry("default", local=local))
                 self.visit(value)
+                if rest is not None:
+                    self.insert(value.end_byte, ";")
+                    self.visit(rest)
                 return
-            self.replace(stmt.start_byte, value.start_byte, f"const {_DEFAULT_LOCAL} =")
+            if _anonymous_function(value):
+                # NamedEvaluation: an anonymous function or class gets the name "default".
+                self.replace(stmt.start_byte, value.start_byte, f"const {_DEFAULT_LOCAL}=({{default:")
+                self.insert(value.end_byte, "}).default")
+            else:
+                self.replace(stmt.start_byte, value.start_byte, f"const {_DEFAULT_LOCAL} =")
             self.value_names.add(_DEFAULT_LOCAL)
             self.exports.append(ExportEntry("default", local=_DEFAULT_LOCAL))
             self.visit(value)
@@ -495,7 +542,11 @@ class _Rewriter:
                 continue
             if t in _ERASE:
                 self.require_ts(n)
-                self.blank(n.start_byte, n.end_byte)
+                arrow = ts_erase.arrow_return_edit(n)
+                if arrow is not None:
+                    self.blank(arrow[0], arrow[1], b"=>")
+                else:
+                    self.blank(n.start_byte, n.end_byte)
                 continue
             if t in _ERASE_STATEMENT:
                 self.require_ts(n)
@@ -509,7 +560,7 @@ class _Rewriter:
             if t in ("as_expression", "satisfies_expression"):
                 self.require_ts(n)
                 kw = self.child_of_type(n, "as" if t == "as_expression" else "satisfies")
-                self.blank(kw.start_byte, n.end_byte)
+                self.blank(kw.start_byte, ts_erase.cast_end(n))
                 stack.append(children[0])
                 continue
             if t == "non_null_expression":
@@ -534,7 +585,8 @@ class _Rewriter:
                 self.enum(n, stack)
                 continue
             if t == "meta_property":
-                self.replace(n.start_byte, n.end_byte, "__zako_m.meta")
+                if children and children[0].type == "import":  # new.target keeps its meaning
+                    self.replace(n.start_byte, n.end_byte, "__zako_m.meta")
                 continue
             if t in ("return_statement", "yield_expression") and self.at_module_level(n):
                 # The body runs inside our generator: a top-level yield would
@@ -543,6 +595,13 @@ class _Rewriter:
                 raise self.error(n, f"`{word}` outside a function is not allowed in a module")
             if t in ("import_statement", "export_statement"):
                 raise self.error(n, f"{t.split('_')[0]} declarations may only appear at the top level of a module")
+            if t == "binary_expression":
+                if self.typescript and children[1].type == "<":
+                    span = ts_repair.generic_call_span(self.parsed, children[1].start_byte, _parser().parse)
+                    if span is not None:
+                        raise ts_repair.Reparse(*span)
+                stack.extend(reversed(children))
+                continue
             if t == "call_expression" and children and children[0].type == "import":
                 self.dynamic_import(n)
                 continue
@@ -645,37 +704,7 @@ class _Rewriter:
         self.insert(body.children[0].end_byte, assigns)
 
     def enum(self, n: tree_sitter.Node, stack: list[tree_sitter.Node]) -> None:
-        name_node = n.child_by_field_name("name")
-        body = n.child_by_field_name("body")
-        name = self.text(name_node)
-        open_brace, close_brace = body.children[0], body.children[-1]
-        self.replace(
-            n.start_byte,
-            open_brace.end_byte,
-            f"const {name} = (function ({name}) {{ let __v = -1; const __e = (k, v) => {{ {name}[k] = v; "
-            f'if (typeof v === "number") {{ {name}[v] = k; __v = v; }} return v; }};',
-        )
-        for c in body.children[1:-1]:
-            if c.type == ",":
-                self.blank(c.start_byte, c.end_byte)
-            elif c.type in ("property_identifier", "string"):
-                self.replace(c.start_byte, c.end_byte, self.enum_member(c) + "__v + 1);")
-            elif c.type == "enum_assignment":
-                key = c.child_by_field_name("name")
-                value = c.child_by_field_name("value")
-                self.replace(c.start_byte, value.start_byte, self.enum_member(key))
-                self.insert(value.end_byte, ");")
-                stack.append(value)
-            elif c.type != "comment":
-                raise self.error(c, f"unsupported enum member ({c.type})")
-        self.replace(close_brace.start_byte, close_brace.end_byte, f"return {name}; }})({{}});")
-
-    def enum_member(self, key: tree_sitter.Node) -> str:
-        # Members are in scope for later initializers (`B = A * 2`), as in TypeScript.
-        if key.type == "string":
-            return f"__e({json.dumps(self.string_value(key))}, "
-        member = self.text(key)
-        return f"const {member} = __e({json.dumps(member)}, "
+        ts_enum.emit_enum(self, n, stack)
 
     # --- result --------------------------------------------------------------
 
@@ -696,6 +725,8 @@ class _Rewriter:
                     raise self.error(node, f"export of undeclared name {e.local!r}")
             exports.append(e)
         seen: dict[str, ExportEntry] = {}
+        if self.ts_merged:  # `export enum E` / `export namespace N` twice: one binding, merged
+            exports = [e for i, e in enumerate(exports) if not (e.local in self.ts_merged and e in exports[:i])]
         for e in exports:
             if e.name in seen:
                 raise TranspileError(f"{self.filename}: duplicate export {e.name!r}", file=self.filename)
@@ -729,10 +760,15 @@ class _Rewriter:
             ExportEntry(e.name, e.local, remap[e.request], e.imported) if e.request is not None else e for e in exports
         )
 
+        if self.repairs is not None:
+            for start, end in self.repairs.blanked:
+                self.blank(start, end)
         out = bytearray()
         pos = 0
-        for start, end, text in sorted(self.edits, key=lambda x: (x[0], x[1])):
+        for start, end, text in sorted(self.edits, key=lambda x: (x[0], x[0] != x[1], -x[1])):
             if start < pos:
+                if end <= pos and self.repairs is not None:
+                    continue  # a repair blank inside a span erased anyway
                 raise AssertionError(f"overlapping edits at byte {start} in {self.filename}")
             out += self.src[pos:start]
             out += text
@@ -742,7 +778,9 @@ class _Rewriter:
         getters = ",".join(
             f"{json.dumps(local)}:()=>{local}" for local in dict.fromkeys(e.local for e in exports_out if e.local is not None)
         )
-        code = f"{HEAD_PREFIX}__zako_m.x({{{getters}}});yield;{body}{_TAIL}"
+        rename = (f'Object.defineProperty({_DEFAULT_LOCAL},"name",{{value:"default",configurable:true}});'
+                  if self.default_rename else "")
+        code = f"{HEAD_PREFIX}__zako_m.x({{{getters}}});{rename}yield;{body}{_TAIL}"
         return TransformResult(
             code=code,
             requests=tuple(requests),
@@ -753,12 +791,41 @@ class _Rewriter:
         )
 
 
+def _anonymous_function(n: tree_sitter.Node) -> bool:
+    """IsAnonymousFunctionDefinition, parentheses looked through."""
+    while n.type == "parenthesized_expression" and n.named_children:
+        n = n.named_children[0]
+    if n.type == "arrow_function":
+        return True
+    return n.type in ("function_expression", "generator_function", "class", "function") and n.child_by_field_name("name") is None
+
+
 def rewrite_module(source: str, *, filename: str, typescript: bool) -> TransformResult:
     """Parse and transform one module. Raises ``TranspileError`` (file:line:col)."""
     if source.startswith("\ufeff"):
         source = " " + source[1:]  # keep columns; a BOM is not code
     src = source.encode("utf-8", "surrogatepass")
     tree = _parse(src)
-    rw = _Rewriter(src, filename, typescript)
-    rw.run(tree.root_node)
-    return rw.finish()
+    repairs = None
+    if typescript and tree.root_node.has_error:
+        repairs = ts_repair.lexical_repairs(src, tree, _parser().parse)
+        if repairs is not None:
+            repaired = _parse(bytes(repairs.src))
+            if repaired.root_node.has_error:
+                repairs = None  # the error is the user's: report it on the original text
+            else:
+                tree = repaired
+    # A `<` tree-sitter read as a comparison that TypeScript reads as type
+    # arguments: blank them and parse again (rare; bounded by the count of `<`).
+    for _ in range(src.count(b"<") + 1):
+        rw = _Rewriter(src, filename, typescript, repairs)
+        try:
+            rw.run(tree.root_node)
+        except ts_repair.Reparse as again:
+            if repairs is None:
+                repairs = ts_repair.Repairs(src)
+            repairs.blank(again.start, again.end)
+            tree = _parse(bytes(repairs.src))
+            continue
+        return rw.finish()
+    raise AssertionError(f"type-argument repairs did not converge in {filename}")
