@@ -101,7 +101,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
     from .global_state import GlobalState
     from .project.errors import LoadFailed
     from .project.load import peak_rss_bytes
-    from .project.report import ProgressBar, format_problems, format_summary, write_json
+    from .project.progress import LoadProgress
+    from .project.report import format_problems, format_summary, write_json, write_stats_json
 
     verbosity = -1 if args.quiet else (1 if args.verbose else 0)
     _setup_logging(verbosity)
@@ -116,6 +117,10 @@ def _cmd_load(args: argparse.Namespace) -> int:
             raise ValueError("--remote-timeout must be > 0 and --remote-flush-timeout >= 0, got "
                              f"{args.remote_timeout} and {args.remote_flush_timeout}")
         _check_cache_dir(_cache_dir(args))
+        for flag, out in (("--trace", args.trace), ("--stats-json", args.stats_json)):
+            where = os.path.dirname(os.path.abspath(out)) if out else ""
+            if out and not os.path.isdir(where):
+                raise ValueError(f"{flag} {out!r}: directory {where!r} does not exist")
         remote_options = _remote_options(args)
         state = GlobalState(cache_dir=args.cache_dir, remote_cache=args.remote_cache, jobs=args.jobs,
                             timeout_s=args.timeout, remote_timeout_s=args.remote_timeout,
@@ -134,10 +139,11 @@ def _cmd_load(args: argparse.Namespace) -> int:
         bar = None
         progress = None
         if not args.quiet:
-            bar = ProgressBar(0, stream=sys.stderr)
+            bar = LoadProgress(state, stream=sys.stderr)
             progress = bar.update if bar.enabled else None
         try:
-            result = state.load(root, keep_going=args.keep_going, use_cache=not args.no_cache, progress=progress)
+            with _trace_recording(args.trace, state):
+                result = state.load(root, keep_going=args.keep_going, use_cache=not args.no_cache, progress=progress)
         except LoadFailed as failed:
             if bar:
                 bar.close()
@@ -147,6 +153,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
             return 1
         if bar:
             bar.close()
+        if args.stats_json:
+            write_stats_json(args.stats_json, result, state)
         if args.json:
             write_json(result, state.interner, sys.stdout)
         elif not args.quiet:
@@ -178,6 +186,17 @@ def _remote_options(args: argparse.Namespace) -> dict:
     if given and not args.remote_cache:
         raise ValueError(f"{' '.join(given)} given without --remote-cache")
     return {"remote_headers": parse_remote_headers(args.remote_header), **tls}
+
+
+def _trace_recording(path: str | None, state):
+    """The ``--trace`` recording around a load (a no-op context without it)."""
+    import contextlib
+
+    if not path:
+        return contextlib.nullcontext()
+    from . import trace
+
+    return trace.recording(path, pools={"v8": state.v8_pool.stats, "transpiler": state.transpiler_pool.stats})
 
 
 def _dir_size(path: str) -> tuple[int, int]:
@@ -309,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "(slower, same results)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                    help="time limit of one script evaluation (default 30)")
+    p.add_argument("--trace", metavar="FILE",
+                   help="write a Chrome trace-event / Perfetto JSON of the load to FILE "
+                        "(open it in ui.perfetto.dev or chrome://tracing)")
+    p.add_argument("--stats-json", metavar="FILE",
+                   help="write the summary's figures (times, cache, memory, interner, V8 heap) as JSON "
+                        "to FILE; schema in docs/cli.md")
     loud = p.add_mutually_exclusive_group()
     loud.add_argument("--verbose", "-v", action="store_true", help="more detail, script log output")
     loud.add_argument("--quiet", "-q", action="store_true", help="errors only")

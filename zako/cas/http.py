@@ -43,6 +43,7 @@ import select
 
 from blake3 import blake3 as _Blake3
 
+from .. import trace as _trace
 from .blob_range import BlobRange, check_range
 from .breaker import CacheHealth
 from .credentials import basic_authorization, netrc_credentials
@@ -494,6 +495,18 @@ class HttpCas:
     def _call(self, method: str, path: str, body=None, headers: dict | None = None,
               max_body: int | None = None, seconds: float | None = None) -> tuple[int, dict, bytes]:
         """A whole request: ``(status, headers, body)``; the connection is returned."""
+        rec = _trace.current()
+        if rec.enabled:  # one slice per remote request, on the calling thread's track
+            t0 = time.perf_counter_ns()
+            try:
+                return self._call_untraced(method, path, body, headers, max_body, seconds)
+            finally:
+                rec.complete(f"{method} {self._kind(method, path)}", "remote", t0, time.perf_counter_ns(),
+                             {"path": self._short(path)})
+        return self._call_untraced(method, path, body, headers, max_body, seconds)
+
+    def _call_untraced(self, method: str, path: str, body=None, headers: dict | None = None,
+                       max_body: int | None = None, seconds: float | None = None) -> tuple[int, dict, bytes]:
         conn, resp, d = self._open(method, path, body, headers, seconds=seconds)
         complete = False
         try:

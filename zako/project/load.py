@@ -37,6 +37,7 @@ from typing import Any, Callable
 import numpy as np
 from blake3 import blake3
 
+from .. import trace as _trace
 from ..exceptions import PathError
 from ._paths import neutral_path
 from .cache_key import FileDigests, graph_key, result_key
@@ -286,6 +287,15 @@ class _Loader:
         return None
 
     def cache_lookup(self, script: str, ctx: str, inputs_json: str) -> dict | None:
+        rec = _trace.current()
+        if not rec.enabled:
+            return self._cache_lookup(script, ctx, inputs_json)
+        t0 = time.perf_counter_ns()
+        payload = self._cache_lookup(script, ctx, inputs_json)
+        rec.complete("cache lookup", "cache", t0, time.perf_counter_ns(), {"script": script, "hit": payload is not None})
+        return payload
+
+    def _cache_lookup(self, script: str, ctx: str, inputs_json: str) -> dict | None:
         if not self.options.use_cache:
             return None
         sd = self.digests.digest(script)
@@ -351,6 +361,10 @@ class _Loader:
         self._writes.clear()
 
     def _cache_store_now(self, script: str, ctx: str, inputs_json: str, evaluated: _Evaluated, payload: dict) -> None:
+        with _trace.span("cache store", "cache", {"script": script}):
+            self._cache_store_traced(script, ctx, inputs_json, evaluated, payload)
+
+    def _cache_store_traced(self, script: str, ctx: str, inputs_json: str, evaluated: _Evaluated, payload: dict) -> None:
         files = evaluated.files
         sd = files.get(script)
         if sd is None or sd != self.digests.digest(script):
@@ -455,6 +469,17 @@ class _Loader:
     # building the graph ------------------------------------------------------
 
     def build_package(self, entry: PackageEntry, payload: dict, cached: bool) -> Package | None:
+        rec = _trace.current()
+        if not rec.enabled:
+            return self._build_package(entry, payload, cached)
+        t0 = time.perf_counter_ns()
+        pkg = self._build_package(entry, payload, cached)
+        rec.complete("package //" + ("" if entry.path == "." else entry.path), "package", t0, time.perf_counter_ns(),
+                     {"script": entry.build_file, "cache": "hit" if cached else "miss",
+                      "targets": len(pkg.targets) if pkg is not None else None})
+        return pkg
+
+    def _build_package(self, entry: PackageEntry, payload: dict, cached: bool) -> Package | None:
         """The package of one evaluation's declarations: srcs expanded,
         labels made full, everything interned. Cost (it runs for every
         package of a warm load): no file system access beyond the package's
@@ -500,7 +525,8 @@ class _Loader:
             for src in record.get("srcs") or []:
                 try:
                     if isinstance(src, dict):
-                        matched = files.expand(src.get("include") or [], src.get("exclude") or [])
+                        with _trace.span("expand srcs", "glob"):
+                            matched = files.expand(src.get("include") or [], src.get("exclude") or [])
                     else:
                         matched = [self._plain_src(src, files, label)]
                 except (GlobError, PathError, _BadSrc) as e:
@@ -685,6 +711,8 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
     cached run, plus one directory listing per package with globs.
     """
     t0 = time.perf_counter()
+    if _trace.current().enabled:
+        _trace.note_cache_mode(use_cache)
     options = LoadOptions(keep_going=keep_going, use_cache=use_cache, progress=progress)
     ld = _Loader(root, state, options)
     futures: dict[Future, tuple[str, Any]] = {}

@@ -1,8 +1,9 @@
-"""Rendering a load: the text summary, the JSON document, the progress bar."""
+"""Rendering a load: the text summary, the JSON document, the stats document, a plain progress bar."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import Any, TextIO
@@ -10,7 +11,8 @@ from typing import Any, TextIO
 from .errors import show_path
 from .model import LoadResult
 
-__all__ = ["format_bytes", "format_summary", "format_problems", "to_json_text", "write_json", "ProgressBar"]
+__all__ = ["format_bytes", "format_summary", "format_problems", "to_json_text", "write_json", "stats_document",
+           "write_stats_json", "STATS_SCHEMA", "ProgressBar"]
 
 
 def format_bytes(n: int | float | None) -> str:
@@ -48,6 +50,55 @@ def format_summary(result: LoadResult, *, verbose: bool = False) -> str:
             lines.append("  evaluated:")
             lines.extend(f"    {show_path(path)}" for path in result.evaluated)
     return "\n".join(lines)
+
+
+STATS_SCHEMA = "zako.load.stats/1"
+
+
+def stats_document(result: LoadResult, state: Any) -> dict[str, Any]:
+    """The figures of the summary as one JSON-ready dict (``zako load
+    --stats-json``); the schema, ``STATS_SCHEMA``, is documented in
+    ``docs/cli.md``. A figure nobody measured is null, never a guess.
+    ``memory.peak_rss_bytes`` is the process's peak when this is called."""
+    from .load import peak_rss_bytes
+
+    s = result.stats
+    p = result.project
+    ac = getattr(state, "action_cache", None)
+    remote = None
+    if getattr(ac, "remote", None) is not None:
+        remote = {"url": getattr(state, "remote_cache", None), "hits": s.get("remote_hits"),
+                  "uploads": getattr(ac, "remote_puts", None), "error": getattr(ac, "remote_error", None) or None}
+    cpu = os.times()
+    memory = state.memory_report() if state is not None else {}
+    return {
+        "schema": STATS_SCHEMA,
+        "project": {"group": p.get("group"), "artifact": p.get("artifact"), "version": p.get("version")},
+        "ok": not result.problems,
+        "errors": s["errors"],
+        "packages": s["packages"],
+        "targets": s["targets"],
+        "source_files": s["source_files"],
+        "time": {"wall_s": s["wall_time_s"], "process_cpu_s": round(cpu.user + cpu.system, 4)},
+        "cache": {"scripts": s["scripts"], "hits": s["cache_hits"], "evaluated": s["evaluated"],
+                  "files_hashed": s.get("files_hashed"), "remote": remote},
+        "memory": {"peak_rss_bytes": max(s.get("peak_rss_bytes") or 0, peak_rss_bytes()),
+                   "rss_bytes": memory.get("process", {}).get("rss_bytes")},
+        "interner": {"strings": s["interner_strings"], "bytes": s["interner_bytes"]},
+        "v8": {"peak_heap_bytes": s["peak_v8_heap_bytes"] if s["evaluated"] else None,
+               "heap_limit_bytes": memory.get("v8", {}).get("heap_limit_bytes"),
+               "jobs": s.get("jobs")},
+    }
+
+
+def write_stats_json(path: str, result: LoadResult, state: Any) -> None:
+    """Write ``stats_document`` to ``path`` (through a temporary file: a
+    dashboard polling it never reads half a document)."""
+    text = json.dumps(stats_document(result, state), indent=2) + "\n"
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 def format_problems(problems: list, *, with_stack: bool = True) -> str:
@@ -209,6 +260,9 @@ def _write_dict(o: dict, level: int, out: _Pieces) -> None:
 
 class ProgressBar:
     """``[#####     ] 120/1000 packages`` redrawn in place on a terminal.
+
+    The command draws ``zako.project.progress.LoadProgress`` (tqdm, more
+    figures); this dependency-free bar stays for library callers.
 
     Draws only when ``stream.isatty()`` (a log file or a pipe gets nothing)
     and at most every ``interval_s``; ``close`` erases the line.

@@ -36,6 +36,7 @@ from concurrent.futures import CancelledError, Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import trace as _trace
 from .admission import Admission
 from .behavior import WorkerBehavior
 from .cancel import CancelSource, CancelToken
@@ -485,6 +486,9 @@ class WorkerPool:
         # Outside the lock: these may run callbacks synchronously.
         if job.request is not None:
             assert self._admission is not None
+            rec = _trace.current()
+            if rec.enabled:  # before admit(): the grant may come back inside it
+                rec.async_begin("resource wait", "resource", id(job), {"pool": self._name})
             self._admission.admit(job)
         if job.caller_token is not None:
             job.caller_token.add_callback(job.on_caller_cancel)
@@ -498,6 +502,9 @@ class WorkerPool:
 
     # Called by the admission loop thread once a job holds its grant.
     def _admitted(self, job: _Job, release: Any) -> None:
+        rec = _trace.current()
+        if rec.enabled:
+            rec.async_end("resource wait", "resource", id(job), {"granted": True})
         with self._lock:
             self._admitting.discard(job)
             if job.state == _ADMITTING:
@@ -512,6 +519,9 @@ class WorkerPool:
     def _admission_failed(self, job: _Job, exc: BaseException | None) -> None:
         """The admission wait ended without a grant: ``exc`` is why, or None
         when the wait was cancelled (the job was cancelled first)."""
+        rec = _trace.current()
+        if rec.enabled:
+            rec.async_end("resource wait", "resource", id(job), {"granted": False})
         with self._lock:
             self._admitting.discard(job)
             if self._closing:
@@ -711,6 +721,9 @@ class WorkerPool:
         output: Any = None
         error: BaseException | None = None
         broken = False
+        rec = _trace.current()
+        if rec.enabled:
+            t0, described = time.perf_counter_ns(), job.input
         try:
             token.raise_if_cancelled()
             output = self._behavior.process(state, job.input, token)
@@ -719,6 +732,9 @@ class WorkerPool:
             if not token.cancelled and not isinstance(exc, CancelledError):
                 broken = self._is_broken(state, exc)
         finally:
+            if rec.enabled:
+                name, cat, args = _trace.describe_job(self._name, described, output, error)
+                rec.complete(name, cat, t0, time.perf_counter_ns(), args)
             release, job.release = job.release, None
             _unlink(job)
             job.input = None  # a caller holding the future must not pin the input
