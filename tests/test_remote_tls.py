@@ -148,3 +148,18 @@ def test_cli_bad_ca_file_is_a_usage_error(base, tree, tmp_path):
     assert run.code == 2
     assert run.stderr.startswith(f"zako load: --remote-ca {tmp_path / 'nope.pem'}: cannot use it as a CA file")
     assert run.stderr.count("\n") == 1
+
+
+def test_tls_handshake_counts_against_the_deadline(pki):  # noqa: F811
+    import socket
+
+    from zako.cas import RemoteTimeoutError
+
+    # The kernel completes the TCP handshake; nobody ever answers the ClientHello.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        with HttpCas(f"https://127.0.0.1:{port}/z", timeout=0.3, ssl_context=tls_context(pki.ca)) as cas:
+            with pytest.raises(RemoteTimeoutError, match="no complete answer within 0.3 s"):
+                cas.ac_get("k")

@@ -16,6 +16,7 @@ from .errors import (
     InvalidDigestError,
     RangeError,
     RemoteCasError,
+    RemoteConfigError,
     RemoteDisabledError,
     RemoteTimeoutError,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "RemoteCasError",
     "RemoteTimeoutError",
     "RemoteDisabledError",
+    "RemoteConfigError",
     "CacheHealth",
     "UploadQueue",
 ]
