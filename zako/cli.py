@@ -73,6 +73,28 @@ def _cmd_version(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _cmd_information(args: argparse.Namespace) -> int:
+    from .information import information, format_information
+
+    info = information(_cache_dir(args))
+    print(json.dumps(info, indent=2) if args.json else format_information(info))
+    return 0
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    from .completion import completion_script
+
+    sys.stdout.write(completion_script(build_parser(), args.shell))
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -85,6 +107,9 @@ def _positive_int(text: str) -> int:
 
 def _setup_logging(verbosity: int) -> None:
     level = {-1: logging.ERROR, 0: logging.WARNING}.get(verbosity, logging.INFO)
+    # Scripts' own log lines: debug with -v, trace (below DEBUG) with -vv.
+    script_level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.DEBUG}.get(verbosity, 5)
+    logging.getLogger("zako.js").setLevel(script_level)
     logger = logging.getLogger("zako")
     if not any(getattr(h, "_zako_cli", False) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
@@ -104,7 +129,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
     from .project.progress import LoadProgress
     from .project.report import format_problems, format_summary, write_json, write_stats_json
 
-    verbosity = -1 if args.quiet else (1 if args.verbose else 0)
+    verbosity = -1 if args.quiet else min(args.verbose or 0, 2)
     _setup_logging(verbosity)
     root = args.dir
     if not os.path.isdir(root):
@@ -143,7 +168,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
             progress = bar.update if bar.enabled else None
         try:
             with _trace_recording(args.trace, state):
-                result = state.load(root, keep_going=args.keep_going, use_cache=not args.no_cache, progress=progress)
+                result = state.load(root, keep_going=args.keep_going, use_cache=not args.no_cache, progress=progress,
+                                    config=dict(args.config or ()))
         except LoadFailed as failed:
             if bar:
                 bar.close()
@@ -281,15 +307,30 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="zako",
+        # `zako @args.txt`: one argument per line, as the original Zako reads argfiles.
+        fromfile_prefix_chars="@",
         description="Load a tree of JavaScript/TypeScript build scripts in pooled V8, in bounded memory.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=_version_text())
+    parser.add_argument("-C", dest="chdir", metavar="DIR", help="run as if zako was started in DIR")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("version", help="print the version and which kernels are loaded")
     p.set_defaults(func=_cmd_version)
+
+    p = sub.add_parser("information", help="versions (zako, V8, Python), kernels in use, limits, cache location")
+    _add_cache_dir(p)
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(func=_cmd_information)
+
+    p = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)",
+                       description="Print a completion script for SHELL, made from this command's own options. "
+                                   "bash: eval \"$(zako completion bash)\"; zsh: the same in .zshrc; "
+                                   "fish: zako completion fish | source")
+    p.add_argument("shell", metavar="SHELL", choices=("bash", "zsh", "fish"), help="bash, zsh or fish")
+    p.set_defaults(func=_cmd_completion)
 
     p = sub.add_parser(
         "load",
@@ -301,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dir", metavar="DIR", help="project root (holds zako.toml or zako.json)")
     p.add_argument("--json", action="store_true", help="print the target graph as JSON on stdout")
+    p.add_argument("--config", metavar="NAME=VALUE", action="append", type=_config_pair,
+                   help="override a config value the manifest declares (typed as declared; repeatable)")
     p.add_argument("--keep-going", "-k", action="store_true", help="report every error instead of stopping at the first")
     p.add_argument("--no-cache", action="store_true", help="evaluate everything; neither read nor write the cache")
     _add_cache_dir(p)
@@ -335,7 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the summary's figures (times, cache, memory, interner, V8 heap) as JSON "
                         "to FILE; schema in docs/cli.md")
     loud = p.add_mutually_exclusive_group()
-    loud.add_argument("--verbose", "-v", action="store_true", help="more detail, script log output")
+    loud.add_argument("--verbose", "-v", action="count", default=0,
+                      help="more detail and scripts' debug output; -vv their trace output too")
     loud.add_argument("--quiet", "-q", action="store_true", help="errors only")
     p.set_defaults(func=_cmd_load)
 
@@ -360,11 +404,24 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    home = None
+    if args.chdir:
+        # -C DIR: every path argument (and the default cache directory's
+        # relative forms) then reads as if typed in DIR, as with git and make.
+        try:
+            home = os.getcwd()
+            os.chdir(args.chdir)
+        except OSError as e:
+            print(f"zako: -C {args.chdir!r}: {e.strerror or e}", file=sys.stderr)
+            return 2
     try:
         return args.func(args)
     except KeyboardInterrupt:
         print("zako: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if home is not None:
+            os.chdir(home)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
 import resource
 import threading
@@ -42,12 +43,12 @@ from ..exceptions import PathError
 from ._paths import neutral_path
 from .cache_key import FileDigests, graph_key, result_key
 from .cycles import find_cycles
-from .discovery import PackageEntry, discover
+from .discovery import PackageEntry, discover, match_files, select_packages
 from .errors import LoadFailed, ManifestError, Problem
 from .globs import GlobError, PackageFiles
 from .labels import Label, LabelError, label_text, target_label_text
 from .import_map import read_import_map
-from .manifest import Manifest, read_manifest
+from .manifest import Manifest, parse_config_text, read_manifest
 from .model import LoadResult, Package, Target, canonical_json
 
 __all__ = ["load_project", "LoadOptions", "peak_rss_bytes"]
@@ -238,6 +239,10 @@ class _Loader:
         self._dep_texts: dict[tuple[str, str], list[str]] = {}
         self._writer: ThreadPoolExecutor | None = None
         self._writes: list[Future] = []
+        self.extra_scripts = 0  # rule and toolchain scripts the project's patterns selected
+        self.manifest: Manifest | None = None
+        self.dependencies: dict[str, LoadResult] = {}
+        self._dep_labels: dict[str, set[str]] = {}
 
     # problems ----------------------------------------------------------------
 
@@ -415,6 +420,9 @@ class _Loader:
             return None, None
         decl = result.declarations or {}
         payload = {"targets": decl.get("targets") or [], "project": decl.get("project") or []}
+        for kind in ("rules", "toolchains"):  # what rule / toolchain scripts declare
+            if decl.get(kind):
+                payload[kind] = decl[kind]
         return payload, files
 
     def problem_from_js(self, script: str, exc: Any) -> Problem:
@@ -633,7 +641,11 @@ class _Loader:
                 label = interner.resolve(t.label)
                 line = self._dep_line(path, p.build_file, t, dep)
                 dep_label = Label.parse(dep)
-                if dep_label.package in entries:
+                if dep_label.repo:
+                    why = self._missing_in_dependency(dep_label)
+                    if why is None:
+                        continue
+                elif dep_label.package in entries:
                     why = f"package //{'' if dep_label.package == '.' else dep_label.package} has no target {dep_label.name!r}"
                 else:
                     why = f"there is no package {dep_label.package!r}"
@@ -652,6 +664,134 @@ class _Loader:
             )
 
 
+    def _missing_in_dependency(self, dep: Label) -> str | None:
+        """None when the dependency ``dep.repo`` has target ``dep``, else why not."""
+        repo = dep.repo
+        declared = self.manifest.dependencies if self.manifest is not None else {}
+        where = self.manifest.file if self.manifest is not None else "the manifest"
+        if repo not in declared:
+            names = ", ".join(sorted(declared)) or "none"
+            return f"@{repo} is not a declared dependency (dependencies in {where}: {names})"
+        if "path" not in declared[repo]:
+            form = "{" + ", ".join(sorted(declared[repo])) + "}"
+            return f"dependency {repo!r} is a {form} dependency: zako loads only {{path}} dependencies"
+        result = self.dependencies.get(repo)
+        if result is None:
+            return f"dependency {repo!r} did not load"
+        labels = self._dep_labels.get(repo)
+        if labels is None:
+            labels = self._dep_labels[repo] = {
+                self.interner.resolve(t.label) for p in result.packages for t in p.targets
+            }
+        inner = str(Label(dep.package, dep.name))
+        if inner in labels:
+            return None
+        pkgs = {self.interner.resolve(p.path) for p in result.packages}
+        if dep.package in pkgs:
+            return f"package {inner.rsplit(':', 1)[0]} of dependency {repo!r} has no target {dep.name!r}"
+        return f"dependency {repo!r} has no package {dep.package!r}"
+
+
+def _inner_dependency_dirs(root: str, manifest: Manifest) -> list[str]:
+    """Root-relative directories of the ``{path}`` dependencies inside the
+    root: their projects load as their own roots, not as packages here."""
+    out = []
+    for source in manifest.dependencies.values():
+        path = source.get("path")
+        if path is not None:
+            rel = os.path.normpath(path).replace(os.sep, "/")
+            if rel != "." and not rel.startswith("../") and rel != "..":
+                out.append(rel)
+    return out
+
+
+def _manifest_line(manifest: Manifest, key: str) -> int | None:
+    from .manifest import _line_of_key
+
+    try:
+        return _line_of_key(manifest.raw.decode("utf-8"), key)
+    except UnicodeDecodeError:
+        return None
+
+
+def _load_declared(ld: "_Loader", project: dict, key: str, ctx: str, suffixes: tuple[str, ...],
+                   skip: list[str], manifest_file: str) -> list[dict] | None:
+    """Evaluate the ``ctx`` scripts the project's ``key`` pattern selects
+    and return what they declared (each record with its ``file`` and
+    ``line``), sorted by name; None when the project has no such pattern."""
+    pattern = project.get(key)
+    if pattern is None:
+        return None
+    bad = _pattern_problem(project, key, manifest_file)
+    if bad is not None:
+        ld.problem(bad)
+        return []
+    files = match_files(ld.root, pattern, suffixes, skip)
+    ld.extra_scripts += len(files)
+    inputs = {"project": project}
+    inputs_json = canonical_json(inputs)
+    pending = []
+    payloads = []
+    for f in files:
+        payload = ld.cache_lookup(f, ctx, inputs_json)
+        if payload is not None:
+            ld.cache_hits += 1
+            payloads.append((f, payload))
+        else:
+            pending.append((f, ld.submit(f, ctx, inputs)))
+    for f, fut in pending:
+        payload, evaluated = ld.outcome(f, fut)
+        if payload is not None:
+            ld.evaluated.append(f)
+            ld.cache_store(f, ctx, inputs_json, evaluated, payload)
+            payloads.append((f, payload))
+    records = []
+    for f, payload in payloads:
+        for rec in payload.get(key) or []:
+            file, line = _parse_location(rec.get("location"))
+            doc = {k: v for k, v in rec.items() if k != "location"}
+            doc["file"] = _rel_name(file, ld.root) or f
+            doc["line"] = line
+            records.append(doc)
+    records.sort(key=lambda r: (str(r.get("name")), r["file"]))
+    return records
+
+
+def _load_dependencies(ld: "_Loader", manifest: Manifest, loading: frozenset[str], *,
+                       keep_going: bool, use_cache: bool) -> dict[str, LoadResult]:
+    """Load each ``{path}`` dependency as its own root (problems shown at
+    their files, relative to this root)."""
+    out: dict[str, LoadResult] = {}
+    for name, source in sorted(manifest.dependencies.items()):
+        path = source.get("path")
+        if path is None:
+            continue
+        dep_root = os.path.normpath(os.path.join(ld.root, path))
+        line = _manifest_line(manifest, name)
+        if not os.path.isdir(dep_root):
+            ld.problem(Problem("manifest", manifest.file, line,
+                               f"field 'dependencies': dependency {name!r}: path {path!r} is not a directory"))
+            continue
+        if os.path.realpath(dep_root) in loading:
+            ld.problem(Problem("manifest", manifest.file, line,
+                               f"field 'dependencies': dependency {name!r} at {path!r} is a project being loaded "
+                               "already: dependencies form a cycle"))
+            continue
+        prefix = os.path.normpath(path).replace(os.sep, "/")
+        try:
+            result = load_project(dep_root, ld.state, keep_going=keep_going, use_cache=use_cache, _loading=loading)
+            problems = result.problems
+        except LoadFailed as failed:
+            result, problems = None, failed.problems
+        for p in problems:
+            ld.problem(Problem(p.kind, posixpath.normpath(posixpath.join(prefix, p.file)), p.line,
+                               f"in dependency {name!r}: {p.message}", stack=p.stack, package=p.package))
+        if result is not None:
+            result.root = prefix  # shown relative to this root, never as a machine path
+            out[name] = result
+    return out
+
+
 class _BadSrc(ValueError):
     pass
 
@@ -663,14 +803,29 @@ def _first(pair: tuple) -> Any:
     return pair[0]
 
 
+_PROJECT_KEYS = ("group", "artifact", "version", "description", "options", "license", "authors",
+                 "builds", "rules", "toolchains")
+
+
 def _merge_project(base: dict, records: list) -> dict:
     project = dict(base)
     for rec in records or []:
         if isinstance(rec, dict):
-            for key in ("group", "artifact", "version", "description", "options"):
+            for key in _PROJECT_KEYS:
                 if rec.get(key) is not None:
                     project[key] = rec[key]
     return project
+
+
+def _pattern_problem(project: dict, key: str, where: str) -> Problem | None:
+    """A malformed glob in the project's ``key`` pattern, as a problem."""
+    from .discovery import pattern_matcher
+
+    try:
+        pattern_matcher(project[key])
+    except GlobError as e:
+        return Problem("manifest", where, None, f"field {key!r}: {e}")
+    return None
 
 
 def _lookups_as_done(entries: list, lookup: Callable[[Any], Any], workers: int):
@@ -700,7 +855,8 @@ def _lookups_as_done(entries: list, lookup: Callable[[Any], Any], workers: int):
 
 
 def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: bool = True,
-                 progress: Callable[[int, int], None] | None = None) -> LoadResult:
+                 progress: Callable[[int, int], None] | None = None,
+                 config: dict[str, str] | None = None, _loading: frozenset[str] = frozenset()) -> LoadResult:
     """Load the project at ``root`` with ``state`` (a ``GlobalState``).
 
     Returns a ``LoadResult`` (packages sorted by path, targets by label,
@@ -709,6 +865,13 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
     first problem otherwise (a missing manifest included). Cost: one V8
     evaluation per package whose script or imports changed since the
     cached run, plus one directory listing per package with globs.
+
+    ``config``: ``{name: text}`` overrides of the manifest's ``config``
+    values (``zako load --config name=text``), typed by the declared type;
+    a wrong type or an undeclared name is a ``manifest`` problem. The
+    project's ``{path}`` dependencies load as their own roots (their
+    targets are ``@name//pkg:target``); ``_loading`` holds the real roots
+    being loaded, so a dependency cycle is an error, not a recursion.
     """
     t0 = time.perf_counter()
     if _trace.current().enabled:
@@ -719,11 +882,15 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
     packages: list[Package] = []
     project: dict = {}
     layout = None
+    rules = toolchains = None
+    dependencies: dict[str, LoadResult] = {}
     try:
         try:
             manifest = read_manifest(ld.root)
             import_map, raw_map = read_import_map(ld.root)
-            layout = discover(ld.root, list_files=True)
+            config_values = {name: parse_config_text(manifest, name, text) for name, text in (config or {}).items()}
+            inner_deps = _inner_dependency_dirs(ld.root, manifest)
+            layout = discover(ld.root, list_files=True, skip_dirs=inner_deps)
             ld.layout = layout
         except ManifestError as e:
             ld.problems.append(e.problem)
@@ -751,7 +918,7 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
                 ld.problem(Problem("bad-path", e.build_file, None, f"package directory {e.path!r} cannot be a package: {err}", package=e.path))
 
         # 1. the package script
-        project = manifest.project_fields()
+        project = manifest.project_fields(config_values)
         if layout.package_script:
             script = layout.package_script
             inputs = {"project": project}
@@ -767,6 +934,16 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
                     ld.cache_store(script, "package", inputs_json, files, payload)
             if payload is not None:
                 project = _merge_project(project, payload.get("project"))
+        # The manifest's (or the package script's) builds select the packages.
+        if project.get("builds") is not None:
+            bad = _pattern_problem(project, "builds", layout.package_script or manifest.file)
+            if bad is not None:
+                ld.problem(bad)
+            else:
+                chosen = {e.path for e in select_packages(layout, project["builds"])}
+                ld.extra_scripts -= len(layout.packages) - len(chosen)  # build files not selected never run
+                valid_entries = [e for e in valid_entries if e.path in chosen]
+                entries = {path: e for path, e in entries.items() if path in chosen}
 
         # 2. every build file, pipelined: lookups on this thread, misses to the pool
         project_json = canonical_json(project)
@@ -815,6 +992,15 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
             if progress:
                 progress(done_count, len(valid_entries))
         packages.sort(key=lambda p: ld.interner.resolve(p.path))
+        # 3. the rule and toolchain scripts the project's patterns select
+        rules = _load_declared(ld, project, "rules", "rule", (".rule.ts", ".rule.js"), inner_deps, manifest.file)
+        toolchains = _load_declared(ld, project, "toolchains", "toolchain", (".toolchain.ts", ".toolchain.js"),
+                                    inner_deps, manifest.file)
+        # 4. {path} dependencies, each its own root
+        dependencies = _load_dependencies(ld, manifest, _loading | {os.path.realpath(ld.root)},
+                                          keep_going=keep_going, use_cache=use_cache)
+        ld.dependencies = dependencies
+        ld.manifest = manifest
         ld.check_deps(packages, entries)
     except _Stop:
         for fut in futures:
@@ -839,6 +1025,7 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
         for t in p.targets:
             src_keys.update(t.srcs.tolist())
     scripts = len(layout.packages) + (1 if layout and layout.package_script else 0) if layout else 0
+    scripts += ld.extra_scripts
     ac = state.action_cache
     stats = {
         "packages": len(packages),
@@ -860,4 +1047,5 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
         stats["remote_cache"] = ac.remote_error or f"{ac.remote_hits} hits, {ac.remote_puts} uploads"
         stats["remote_hits"] = ac.remote_hits
     state.note_load(stats)
-    return LoadResult(ld.root, project, packages, ld.problems, stats, ld.evaluated)
+    return LoadResult(ld.root, project, packages, ld.problems, stats, ld.evaluated, rules=rules,
+                      toolchains=toolchains, dependencies=dependencies)

@@ -92,10 +92,27 @@ class LoadResult:
     problems: list = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
     evaluated: list[str] = field(default_factory=list)  # package paths evaluated (not cached), sorted
+    # What the rule / toolchain scripts the project's ``rules`` / ``toolchains``
+    # patterns select declared: None when the project has no such pattern.
+    rules: list[dict[str, Any]] | None = None
+    toolchains: list[dict[str, Any]] | None = None
+    # ``{path}`` dependencies loaded as their own roots, by name.
+    dependencies: dict[str, "LoadResult"] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def dependency_json(self, interner: Any) -> dict[str, Any]:
+        """This result as a dependency of another project: its root, project
+        and packages (labels as the dependency spells them, ``//pkg:name``)."""
+        doc: dict[str, Any] = {"root": self.root, "project": self.project,
+                               "packages": [p.to_json(interner) for p in self.packages]}
+        if self.rules is not None:
+            doc["rules"] = self.rules
+        if self.toolchains is not None:
+            doc["toolchains"] = self.toolchains
+        return doc
 
     def to_json(self, interner: Any) -> dict[str, Any]:
         return {key: list(value) if key == "packages" else value for key, value in self.json_items(interner)}
@@ -106,6 +123,12 @@ class LoadResult:
         stream a large graph instead of holding all of it as dicts)."""
         yield "project", self.project
         yield "packages", (p.to_json(interner) for p in self.packages)
+        if self.rules is not None:
+            yield "rules", self.rules
+        if self.toolchains is not None:
+            yield "toolchains", self.toolchains
+        if self.dependencies:
+            yield "dependencies", {name: dep.dependency_json(interner) for name, dep in sorted(self.dependencies.items())}
         yield "stats", self.stats
         if self.problems:
             yield "errors", [p.to_json() for p in self.problems]
