@@ -119,6 +119,11 @@ def _setup_logging(verbosity: int) -> None:
         handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
         handler._zako_cli = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
+    for h in logger.handlers:
+        if getattr(h, "_zako_cli", False) and h.stream is not sys.stderr:
+            # main() run again in one process (tests): today's stderr; not
+            # setStream, which flushes the old one (perhaps closed by now)
+            h.stream = sys.stderr
     logger.setLevel(level)
 
 
@@ -395,26 +400,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _leading_chdir(argv: list[str]) -> tuple[str | None, list[str]]:
+    """``-C DIR`` (or ``-CDIR``) among the options before the command, and
+    argv without it: it applies before anything else is read, @argfiles
+    included, as "run as if started in DIR" says."""
+    for i, arg in enumerate(argv):
+        if not arg.startswith("-") or arg == "--":
+            break
+        if arg == "-C" and i + 1 < len(argv):
+            return argv[i + 1], argv[:i] + argv[i + 2:]
+        if arg.startswith("-C") and len(arg) > 2:
+            return arg[2:], argv[:i] + argv[i + 1:]
+    return None, argv
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # argparse exits on --help/--version/usage errors
-        return int(e.code or 0) if not isinstance(e.code, str) else 2
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+    chdir, argv = _leading_chdir(list(sys.argv[1:] if argv is None else argv))
     home = None
-    if args.chdir:
-        # -C DIR: every path argument (and the default cache directory's
-        # relative forms) then reads as if typed in DIR, as with git and make.
+    if chdir is not None:
+        # Every path argument, @argfile and relative cache directory then
+        # reads as if typed in DIR, as with git -C and make -C.
         try:
             home = os.getcwd()
-            os.chdir(args.chdir)
+            os.chdir(chdir)
         except OSError as e:
-            print(f"zako: -C {args.chdir!r}: {e.strerror or e}", file=sys.stderr)
+            print(f"zako: -C {chdir!r}: {e.strerror or e}", file=sys.stderr)
             return 2
     try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:  # argparse exits on --help/--version/usage errors
+            return int(e.code or 0) if not isinstance(e.code, str) else 2
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
         return args.func(args)
     except KeyboardInterrupt:
         print("zako: interrupted", file=sys.stderr)
@@ -422,7 +442,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if home is not None:
             os.chdir(home)
-
 
 if __name__ == "__main__":
     sys.exit(main())
