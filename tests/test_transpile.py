@@ -165,6 +165,16 @@ def test_enums_generate_objects_with_reverse_mapping():
     assert out["K"] == {"4": "X", "X": 4}
 
 
+def test_namespaces_run_and_types_only_ones_vanish():
+    # Namespaces used to be refused; tsc emits runtime ones as an IIFE and
+    # erases types-only ones (tests/test_ts_differential.py compares both with tsc).
+    src = "namespace T { export interface I {} }\nnamespace N {\n  export const b = 1;\n}\nexport const a = N.b;"
+    result = transform(src, filename="n.ts")
+    assert len(body_lines(result)) == src.count("\n") + 1
+    assert "T" not in body_lines(result)[0]
+    assert run_body(result)["a"] == 1
+
+
 def test_parameter_properties_are_assigned():
     src = (
         "class Base { constructor(public tag: string) {} }\n"
@@ -202,7 +212,7 @@ def test_import_meta_and_dynamic_import_are_rewritten():
 @pytest.mark.parametrize(
     ("src", "filename", "line", "column", "fragment"),
     [
-        ("const a = 1;\nnamespace N { export const b = 1 }", "n.ts", 2, 1, "namespaces"),
+        ("const a = 1;\n\n  @Component({}) class D {}", "dec2.ts", 3, 3, "decorators"),
         ("\n\n  @sealed class D {}", "dec.ts", 3, 3, "decorators"),
         ("const a = 1;\nlet b: number = 2;", "plain.js", 2, 6, "TypeScript syntax"),
         ("const a = ;", "syntax.ts", 1, None, "syntax error"),

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from py_mini_racer import MiniRacer
 
-from zako.v8 import ContextType, Engine, ModuleLoader, TranspileError
+from zako.v8 import ContextType, Engine, ModuleLoader, ModuleLoadError, TranspileError
 from zako.v8.transpile import MemoryTransformCache, transform
 
 CORPUS = Path(__file__).parent / "ts_corpus"
@@ -158,7 +158,7 @@ def zako_evaluate(names_to_modules: dict[str, str], root: Path) -> dict[str, dic
         loader = ModuleLoader(root, transform_cache=MemoryTransformCache())
         try:
             result = engine.execute_module(entry.name, context_type=ContextType.LIBRARY, loader=loader)
-        except TranspileError as exc:
+        except (TranspileError, ModuleLoadError) as exc:
             results[name] = {"refused": str(exc)}
             continue
         if result.exception is not None:
@@ -277,7 +277,10 @@ def typed_expression(draw, depth=0):
         return f"[{js}]", f"[{ts}] as {t}[]"
     if kind == "arrow":
         return f"((v) => v)({js})", f"(<T,>(v: T): {t} => v)<{t}>({ts})"
-    return f"(x < {js})", f"(x < ({ts}))"
+    # `x < ({ k: 3 })` and `x < [({ k: 3 })]` are beyond tree-sitter-typescript
+    # 0.23 even in JavaScript (it reads `<(` as type arguments of an arrow
+    # function), so the comparison keeps `<` away from a parenthesis
+    return f"(x < 1 + [{js}].length)", f"(x < 1 + [{ts}].length)"
 
 
 @pytest.fixture(scope="module")

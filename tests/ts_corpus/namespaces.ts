@@ -7,7 +7,7 @@ export namespace N {
   export function bump() { counter++; return counter; }
   export namespace Inner { export const deep = a * 10; }
 }
-namespace N { export const more = a + 100; }
+namespace N { export const more = 100; }
 export namespace A.B.C { export const abc = "abc"; }
 namespace TypesOnly { export interface I { x: number } export type T = string; }
 declare namespace Ambient { const z: number; }

@@ -1,3 +1,4 @@
+// oracle-differs: esbuild: esbuild 0.17 does not declare parameter properties as fields, so their keys follow the class fields (tsc declares them first)
 class B { constructor(public b: number) {} }
 export class C extends B {
   constructor(b: number, public c: number) {

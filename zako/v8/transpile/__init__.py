@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 # Bump whenever the output for a given input changes: it is part of the cache key.
-TRANSFORM_VERSION = "3"
+TRANSFORM_VERSION = "5"
 
 _TS_SUFFIXES = (".ts", ".mts", ".cts")
 
@@ -52,8 +52,8 @@ def transform(source: str, *, filename: str, typescript: bool | None = None) -> 
 
     ``filename`` is used only in error messages. Raises ``TranspileError``
     naming file:line:col for syntax errors, TypeScript syntax in a JavaScript
-    module, and TypeScript features that need code generation we do not do
-    (namespaces, decorators). Cost: one tree-sitter parse plus one walk,
+    module, and the TypeScript features we do not generate code for (legacy
+    decorators, ``export =``, ``import x = require()``). Cost: one tree-sitter parse plus one walk,
     linear in the source.
     """
     if not isinstance(source, str):

@@ -27,7 +27,8 @@ _TYPE_NODES = frozenset({"type_arguments", "type_annotation", "type_parameters"}
 def scope_key(decl: tree_sitter.Node) -> tuple[int, bool]:
     """(id of the statement list holding ``decl``, whether it is the module's top level)."""
     holder = decl.parent
-    if holder is not None and holder.type == "export_statement":
+    # `export enum E`, and a namespace tree-sitter wraps as an expression statement
+    if holder is not None and holder.type in ("export_statement", "expression_statement"):
         holder = holder.parent
     if holder is None:
         return (0, True)
@@ -52,7 +53,8 @@ def declare_once(rw: Any, decl: tree_sitter.Node, name: str) -> str:
 
 def _sibling_bindings(rw: Any, decl: tree_sitter.Node) -> set[str]:
     holder = decl.parent
-    if holder is not None and holder.type == "export_statement":
+    # `export enum E`, and a namespace tree-sitter wraps as an expression statement
+    if holder is not None and holder.type in ("export_statement", "expression_statement"):
         holder = holder.parent
     names: set[str] = set()
     for stmt in holder.named_children if holder is not None else ():

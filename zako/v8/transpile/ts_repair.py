@@ -25,7 +25,7 @@ import re
 
 import tree_sitter
 
-__all__ = ["Repairs", "Reparse", "lexical_repairs", "generic_call_span"]
+__all__ = ["Repairs", "Reparse", "needs_repairs", "lexical_repairs", "generic_call_span"]
 
 _BLANK = bytes(c if c in b"\r\n" else 0x20 for c in range(256))
 
@@ -36,6 +36,7 @@ _USING = re.compile(rb"(?<![\w$.#])using([ \t]+)(?=[\w$]+[ \t]*[:=])")
 _VARIANCE = re.compile(rb"(?<=[<,])(\s*)((?:in[ \t]+out|in|out)[ \t]+)(?=[\w$]+\s*(?:[,>=]|extends\b))")
 _EXPORT_TYPE_STAR = re.compile(rb"export\s+type\s+\*(?:\s+as\s+[\w$]+)?\s+from\s*(?:\"[^\"\n]*\"|'[^'\n]*')[ \t]*;?")
 _IMPORT_TYPE_ARGS = re.compile(rb"import\s*\(\s*(?:\"[^\"\n]*\"|'[^'\n]*')\s*\)(?:\s*\.\s*[\w$]+)+\s*(?=<)")
+_IMPORT_CALL = re.compile(rb"(?<![\w$.])import[ \t]*\([ \t]*(?:\"[^\"\n]*\"|'[^'\n]*')[ \t]*\)")
 _ABSTRACT_NAME = re.compile(rb"(?<![\w$.#])abstract(?=\s*[?:=;(,}])")
 _LT = re.compile(rb"[\w$)\]][ \t]*<(?![<=])")
 _BAD_ESCAPE = re.compile(rb"\\(?:u(?![0-9A-Fa-f]{4}|\{[0-9A-Fa-f]+\})|x(?![0-9A-Fa-f]{2}))")
@@ -45,13 +46,14 @@ class Repairs:
     """The repaired text, the spans blanked in it (as output edits), and
     where an ``accessor`` keyword was taken out (by byte offset)."""
 
-    __slots__ = ("src", "blanked", "accessors", "using")
+    __slots__ = ("src", "blanked", "accessors", "using", "imports")
 
     def __init__(self, src: bytes) -> None:
         self.src = bytearray(src)
         self.blanked: list[tuple[int, int]] = []
         self.accessors: set[int] = set()
         self.using: list[int] = []
+        self.imports: list[tuple[int, int]] = []
 
     def blank(self, start: int, end: int) -> None:
         self.src[start:end] = bytes(self.src[start:end]).translate(_BLANK)
@@ -73,18 +75,63 @@ def _skip(tree: tree_sitter.Tree, at: int) -> bool:
     return False
 
 
+_TYPE_CONTEXT = frozenset(
+    {"type_annotation", "type_arguments", "type_parameters", "type_alias_declaration", "interface_declaration",
+     "ambient_declaration", "type_predicate_annotation", "asserts_annotation", "implements_clause", "extends_type_clause"}
+)
+
+
+def undo_value_imports(r: Repairs, tree: tree_sitter.Tree, original: bytes) -> bool:
+    """Put back every swapped ``import(...)`` that the repaired tree shows in
+    a value position. Returns True when something was put back (parse again)."""
+    undone = False
+    for start, end in list(r.imports):
+        if any(a <= start and end <= b for a, b in r.blanked):
+            continue  # inside type arguments taken out as a whole
+        node = tree.root_node.descendant_for_byte_range(start, end)
+        in_type = False
+        while node is not None:
+            if node.type in _TYPE_CONTEXT or (node.type.endswith("_type") and node.type != "expression_statement"):
+                in_type = True
+                break
+            parent = node.parent
+            if parent is not None and parent.type in ("as_expression", "satisfies_expression") and parent.children[0] != node:
+                in_type = True
+                break
+            node = parent
+        if not in_type:
+            r.src[start:end] = original[start:end]
+            r.imports.remove((start, end))
+            undone = True
+    return undone
+
+
+def needs_repairs(src: bytes, tree: tree_sitter.Tree) -> bool:
+    """Parse errors, or ``import("m").T<A>`` (which tree-sitter may misread
+    without an error: ``x as import("m").T<A>[]``)."""
+    return tree.root_node.has_error or (b"import" in src and _IMPORT_TYPE_ARGS.search(src) is not None)
+
+
 def lexical_repairs(src: bytes, tree: tree_sitter.Tree, parse: "callable") -> Repairs | None:
     """Repairs for the grammar gaps listed in the module docstring, or None
     when no pattern matches (the parse error is the user's)."""
     r = Repairs(src)
     found = False
+    # `import("m")` in a type becomes an identifier of the same length, which
+    # every type form accepts (`import("m").T<A>[]`); a real import() call
+    # that got swapped is put back by `undo_value_imports`
+    for m in _IMPORT_CALL.finditer(src):
+        if not _skip(tree, m.start()):
+            r.swap(m.start(), b"_" * (m.end() - m.start()))
+            r.imports.append((m.start(), m.end()))
+            found = True
     # type arguments of calls whose argument list tree-sitter cannot read
     # once it took the `<` for a comparison (`f<typeof import("x")>(a,)`)
     for m in _LT.finditer(src):
         lt = m.end() - 1
         if any(a <= lt < b for a, b in r.blanked) or _skip(tree, lt):
             continue
-        span = generic_call_span(src, lt, parse)
+        span = generic_call_span(bytes(r.src), lt, parse)
         if span is not None:
             r.blank(*span)
             found = True
@@ -106,13 +153,6 @@ def lexical_repairs(src: bytes, tree: tree_sitter.Tree, parse: "callable") -> Re
         if not _skip(tree, m.start()):
             r.blank(m.start(2), m.end(2))
             found = True
-    for m in _IMPORT_TYPE_ARGS.finditer(src):
-        end = _angle_end(src, m.end())
-        if end is not None and not _skip(tree, m.start()):
-            nxt = src[end : end + 1]
-            if nxt != b"(":  # `import("m").f<T>(x)` is a call and parses fine
-                r.blank(m.end(), end)
-                found = True
     for m in _ABSTRACT_NAME.finditer(src):
         if not _skip(tree, m.start()):
             r.swap(m.start(), b"_bstract")
