@@ -42,7 +42,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from .context_type import BUILTIN_NAMES, COMMON_BUILTINS, ContextType
-from .errors import ModuleLoadError
+from .errors import ModuleLoadError, TranspileError
 from .specifier import ModuleSpecifier, ModuleType
 from .transpile import TransformCache, TransformResult, cached_transform, is_typescript_filename
 
@@ -60,12 +60,14 @@ class LoadedModule:
     index: int
     specifier: ModuleSpecifier
     name: str  # root-relative path for files, the url otherwise; used in traces
-    kind: str  # "js" or "json"
+    kind: str  # "js", "json", or "error": an import() target that failed to load
     context_type: ContextType | None  # None for builtins
     source: str
     transform: TransformResult | None = None
     json_value: object = None
     deps: list[int] = field(default_factory=list)
+    #: kind "error": (JS error name, message) its import() rejects with
+    error: tuple[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -440,40 +442,54 @@ class ModuleLoader:
             if module.transform is None:
                 continue
             for request in module.transform.requests:
-                who = module.name
-                target = self._resolve(
-                    request.specifier, module.specifier, module.context_type, who, f"{who}:{request.line}", probes
-                )
-                is_json_file = target.url.endswith(".json")
-                if request.is_json and not is_json_file:
-                    raise ModuleLoadError(
-                        f"cannot import {request.specifier!r} from {who}:{request.line}: "
-                        f'`with {{ type: "json" }}` needs a .json file, got {self.display_name(target)}',
-                        importer=who,
-                        specifier=request.specifier,
-                    )
-                if is_json_file and not request.is_json:
-                    raise ModuleLoadError(
-                        f"cannot import {request.specifier!r} from {who}:{request.line}: "
-                        f'a JSON module must be imported with `with {{ type: "json" }}`',
-                        importer=who,
-                        specifier=request.specifier,
-                    )
-                ctx: ContextType | None = None
-                if target.module_type is ModuleType.FILE and not is_json_file:
-                    name = self.display_name(target)
-                    own = ContextType.for_filename(name)
-                    if own is not ContextType.LIBRARY:
-                        raise ModuleLoadError(
-                            f"cannot import {request.specifier!r} from {who}:{request.line}: {name} is a {own.value} "
-                            f"file ({' / '.join(own.file_patterns)}) and runs as its own context; "
-                            "only library modules and JSON can be imported",
-                            importer=who,
-                            specifier=request.specifier,
-                        )
-                    ctx = ContextType.LIBRARY
-                module.deps.append(add(target, "json" if request.is_json else "js", ctx))
+                try:
+                    module.deps.append(self._load_request(module, request, probes, add))
+                except (ModuleLoadError, TranspileError) as exc:
+                    if not request.dynamic:
+                        raise
+                    # import() of a module that cannot load rejects that
+                    # promise only; the rest of the graph still runs.
+                    name = "SyntaxError" if isinstance(exc, TranspileError) else "TypeError"
+                    failed = LoadedModule(len(modules), module.specifier, f"{module.name}:{request.line}",
+                                          "error", None, "", error=(name, str(exc)))
+                    modules.append(failed)
+                    module.deps.append(failed.index)
         return ModuleGraph(modules, 0, list(probes.items()))
+
+    def _load_request(self, module: LoadedModule, request: Any, probes: dict[str, str], add: Any) -> int:
+        who = module.name
+        target = self._resolve(
+            request.specifier, module.specifier, module.context_type, who, f"{who}:{request.line}", probes
+        )
+        is_json_file = target.url.endswith(".json")
+        if request.is_json and not is_json_file:
+            raise ModuleLoadError(
+                f"cannot import {request.specifier!r} from {who}:{request.line}: "
+                f'`with {{ type: "json" }}` needs a .json file, got {self.display_name(target)}',
+                importer=who,
+                specifier=request.specifier,
+            )
+        if is_json_file and not request.is_json:
+            raise ModuleLoadError(
+                f"cannot import {request.specifier!r} from {who}:{request.line}: "
+                f'a JSON module must be imported with `with {{ type: "json" }}`',
+                importer=who,
+                specifier=request.specifier,
+            )
+        ctx: ContextType | None = None
+        if target.module_type is ModuleType.FILE and not is_json_file:
+            name = self.display_name(target)
+            own = ContextType.for_filename(name)
+            if own is not ContextType.LIBRARY:
+                raise ModuleLoadError(
+                    f"cannot import {request.specifier!r} from {who}:{request.line}: {name} is a {own.value} "
+                    f"file ({' / '.join(own.file_patterns)}) and runs as its own context; "
+                    "only library modules and JSON can be imported",
+                    importer=who,
+                    specifier=request.specifier,
+                )
+            ctx = ContextType.LIBRARY
+        return add(target, "json" if request.is_json else "js", ctx)
 
     def _read(self, spec: ModuleSpecifier, kind: str, ctx: ContextType | None, index: int,
               memo: bool = True) -> LoadedModule:

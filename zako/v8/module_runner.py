@@ -55,6 +55,8 @@ class _Linker:
             return None  # circular re-export: not found along this path
         visiting.add(key)
         m = self.graph.modules[idx]
+        if m.kind == "error":
+            return None
         if m.kind == "json":
             return (idx, "default") if name == "default" else None
         t = m.transform
@@ -87,6 +89,8 @@ class _Linker:
             return []
         seen.add(idx)
         m = self.graph.modules[idx]
+        if m.kind == "error":
+            return []
         if m.kind == "json":
             return ["default"]
         names = [e.name for e in m.transform.exports]
@@ -95,6 +99,31 @@ class _Linker:
                 if n != "default" and n not in names:
                     names.append(n)
         return names
+
+    def check_exports(self, m: LoadedModule) -> None:
+        """ESM's link-time check of ``export {x} from`` and of exports of
+        imported bindings: a name the target lacks, or gets ambiguously
+        from two ``export *``, is a SyntaxError before anything runs (used
+        or not)."""
+        for e in m.transform.exports:
+            if e.request is not None:
+                dep, imported, request = m.deps[e.request], e.imported, m.transform.requests[e.request]
+            else:
+                b = next((b for b in m.transform.bindings if b.local == e.local), None)
+                if b is None:
+                    continue
+                dep, imported, request = m.deps[b.request], b.imported, m.transform.requests[b.request]
+            if imported == "*":
+                continue
+            r = self.resolve(dep, imported, set())
+            if r is None or r is _AMBIGUOUS:
+                problem = "an ambiguous export" if r is _AMBIGUOUS else "no export"
+                raise ModuleLoadError(
+                    f"cannot re-export {imported!r} from {m.name}:{request.line}: "
+                    f"{self.graph.modules[dep].name} (imported as {request.specifier!r}) has {problem} named {imported!r}",
+                    importer=m.name,
+                    specifier=request.specifier,
+                )
 
     def namespace(self, idx: int) -> dict[str, list]:
         ns = {}
@@ -134,10 +163,14 @@ def link(graph: ModuleGraph) -> list[dict]:
     linker = _Linker(graph)
     out = []
     for m in graph.modules:
+        if m.kind == "error":
+            out.append({"scope": {}, "ns": {}, "deps": [], "requests": []})
+            continue
         if m.kind == "json":
             out.append({"scope": {}, "ns": {"default": [m.index, "default"]}, "deps": [], "requests": []})
             continue
         requests = m.transform.requests
+        linker.check_exports(m)
         out.append(
             {
                 "scope": linker.scope(m),
@@ -153,6 +186,9 @@ def _module_code(m: LoadedModule) -> str:
     if m.kind == "json":
         value = json.dumps(m.json_value, ensure_ascii=False, separators=(",", ":"))
         code = f'(function(){{return async function*(m){{const v={value};m.x({{"default":()=>v}});yield;}}}})'
+    elif m.kind == "error":
+        name, message = m.error or ("Error", "")
+        code = f"(function(){{return async function*(m){{m.x({{}});yield;throw new {name}({json.dumps(message)});}}}})"
     else:
         code = _with_throw_sites(m.transform.code)
     # sourceURL ends at whitespace: spaces in a path would cut the name short.

@@ -92,16 +92,68 @@ return async function runModules(cfg) {
     };
   }
 
+  // Module namespace exotic objects (ECMA-262 10.4.6) as a Proxy: each
+  // export reads as a data property {value, writable: true, enumerable:
+  // true, configurable: false} holding the live binding, and an export still
+  // in its temporal dead zone throws ReferenceError from every trap that
+  // reads it (hasOwnProperty, Object.keys, for-in included). The target
+  // holds the same keys, non-configurable and writable, which is what
+  // lets the traps report live values within the Proxy invariants.
+  const NS_HANDLER = {
+    getPrototypeOf: () => null,
+    setPrototypeOf: (t, proto) => proto === null,
+    isExtensible: () => false,
+    preventExtensions: () => true,
+    getOwnPropertyDescriptor(t, key) {
+      if (typeof key === "symbol") return Reflect.getOwnPropertyDescriptor(t, key);
+      const get = nsGetters.get(t)[key];
+      if (get === undefined) return undefined;
+      return { value: get(), writable: true, enumerable: true, configurable: false };
+    },
+    defineProperty(t, key, desc) {
+      if (typeof key === "symbol") return Reflect.defineProperty(t, key, desc);
+      const current = NS_HANDLER.getOwnPropertyDescriptor(t, key);
+      if (current === undefined) return false;
+      if (desc.configurable === true || desc.enumerable === false || desc.writable === false) return false;
+      if ("get" in desc || "set" in desc) return false;
+      return !("value" in desc) || Object.is(desc.value, current.value);
+    },
+    has(t, key) {
+      if (typeof key === "symbol") return Reflect.has(t, key);
+      return Object.prototype.hasOwnProperty.call(nsGetters.get(t), key);
+    },
+    get(t, key) {
+      if (typeof key === "symbol") return Reflect.get(t, key);
+      const get = nsGetters.get(t)[key];
+      return get === undefined ? undefined : get();
+    },
+    set: () => false,
+    deleteProperty(t, key) {
+      if (typeof key === "symbol") return Reflect.deleteProperty(t, key);
+      return !Object.prototype.hasOwnProperty.call(nsGetters.get(t), key);
+    },
+    ownKeys: (t) => nsKeys.get(t).slice(),
+  };
+  const nsGetters = new WeakMap();
+  const nsKeys = new WeakMap();
+
   function namespace(m) {
     if (m.nsObject) return m.nsObject;
-    const ns = Object.create(null);
-    for (const key of Object.keys(m.ns).sort()) {
-      Object.defineProperty(ns, key, { get: binding(m.ns[key]), enumerable: true });
+    const target = Object.create(null);
+    const getters = Object.create(null);
+    // Export names in code-unit order; an array keeps "0" after "-"
+    // where an object's own keys would put integer-like names first.
+    const names = Object.keys(m.ns).sort();
+    for (const key of names) {
+      getters[key] = binding(m.ns[key]);
+      Object.defineProperty(target, key, { value: undefined, writable: true, enumerable: true, configurable: false });
     }
-    Object.defineProperty(ns, Symbol.toStringTag, { value: "Module" });
-    Object.preventExtensions(ns);
-    m.nsObject = ns;
-    return ns;
+    Object.defineProperty(target, Symbol.toStringTag, { value: "Module" });
+    Object.preventExtensions(target);
+    nsGetters.set(target, getters);
+    nsKeys.set(target, [...names, Symbol.toStringTag]);
+    m.nsObject = new Proxy(target, NS_HANDLER);
+    return m.nsObject;
   }
 
   async function evaluate(m) {
