@@ -70,6 +70,44 @@ const COERCE_SOURCE =
   `(?:\\.(\\d{1,${MAX_COERCE_DIGITS}}))?(?:$|[^\\d])`;
 const COERCE = new RegExp(COERCE_SOURCE);
 const DIGITS = /^[0-9]+$/;
+const WHITESPACE = /\s+/g;
+const OR = /\s*\|\|\s*/g;
+
+// text.split(separator) for a global separator that never matches the
+// empty string. String.prototype.split with a RegExp takes V8's slow path
+// once RegExp.prototype is frozen, as it is in the build-file realm: it
+// re-creates the RegExp and tries a sticky match at every position, about
+// 25x slower than these successive exec calls, which split the same way.
+function splitOn(text, separator) {
+  const parts = [];
+  let from = 0;
+  separator.lastIndex = 0;
+  for (let m = separator.exec(text); m !== null; m = separator.exec(text)) {
+    parts.push(text.slice(from, m.index));
+    from = m.index + m[0].length;
+  }
+  parts.push(text.slice(from));
+  return parts;
+}
+
+// text.replace(re, fn) for a non-global re, by exec (same reason);
+// fn gets the match array.
+function replaceFirst(text, re, fn) {
+  const m = re.exec(text);
+  return m === null ? text : text.slice(0, m.index) + fn(m) + text.slice(m.index + m[0].length);
+}
+
+// text.replace(re, fn) for a global re that never matches the empty string.
+function replaceEvery(text, re, fn) {
+  let out = "";
+  let from = 0;
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    out += text.slice(from, m.index) + fn(m);
+    from = m.index + m[0].length;
+  }
+  return out + text.slice(from);
+}
 
 // Options: a falsy value means none, any other non-object means `loose`
 // (the old boolean argument), an object keeps the flags that are truthy.
@@ -134,7 +172,7 @@ export class SemVer {
     this.options = options;
     this.loose = !!options.loose;
     this.includePrerelease = !!options.includePrerelease;
-    const m = version.trim().match(gram(options).version);
+    const m = gram(options).version.exec(version.trim());
     if (!m) throw new TypeError(`Invalid Version: ${version}`);
     this.raw = version;
     this.major = +m[1];
@@ -429,7 +467,9 @@ export class Comparator {
   }
 
   parse(comp) {
-    const m = comp.match(gram(this.options).comparator);
+    // (a non-string fails in match as it does in node-semver)
+    const re = gram(this.options).comparator;
+    const m = typeof comp === "string" ? re.exec(comp) : comp.match(re);
     if (!m) throw new TypeError(`Invalid comparator: ${comp}`);
     this.operator = m[1] !== undefined && m[1] !== "=" ? m[1] : "";
     this.semver = m[2] ? new SemVer(m[2], this.options.loose) : ANY;
@@ -499,8 +539,8 @@ export class Range {
       return;
     }
     this.raw = range;
-    this.set = range
-      .split(/\s*\|\|\s*/)
+    // (a non-string fails in split as it does in node-semver)
+    this.set = (typeof range === "string" ? splitOn(range, OR) : range.split(OR))
       .map((part) => this.parseRange(part.trim()))
       // an empty set is a part loose mode dropped; only a range with none
       // left at all is invalid
@@ -537,19 +577,21 @@ export class Range {
     range = range.trim();
     const options = this.options;
     const g = gram(options);
-    range = range.replace(g.hyphen, (...m) => desugarHyphen(options.includePrerelease, m));
-    range = range.replace(GLUE_OPERATOR, "$1$2$3");
-    range = range.replace(GLUE_TILDE, "$1~");
-    range = range.replace(GLUE_CARET, "$1^");
-    range = range.split(/\s+/).join(" ");
-    let comps = range
-      .split(" ")
-      .map((comp) => desugar(comp, options))
-      .join(" ")
-      .split(/\s+/)
-      .map((comp) => comp.trim().replace(options.includePrerelease ? GTE_ZERO_PRE : GTE_ZERO, ""));
+    range = replaceFirst(range, g.hyphen, (m) => desugarHyphen(options.includePrerelease, m));
+    range = replaceEvery(range, GLUE_OPERATOR, (m) => m[1] + m[2] + m[3]);
+    range = replaceEvery(range, GLUE_TILDE, (m) => `${m[1]}~`);
+    range = replaceEvery(range, GLUE_CARET, (m) => `${m[1]}^`);
+    range = splitOn(range, WHITESPACE).join(" ");
+    let comps = splitOn(
+      range
+        .split(" ")
+        .map((comp) => desugar(comp, options))
+        .join(" "),
+      WHITESPACE,
+    )
+      .map((comp) => replaceFirst(comp.trim(), options.includePrerelease ? GTE_ZERO_PRE : GTE_ZERO, () => ""));
     // loose mode drops what is not a comparator; strict mode throws on it below
-    if (options.loose) comps = comps.filter((comp) => !!comp.match(g.comparator));
+    if (options.loose) comps = comps.filter((comp) => g.comparator.test(comp));
     const parsed = comps.map((comp) => new Comparator(comp, options));
     // a null set swallows its whole set; duplicates and, next to
     // anything else, the ANY comparator go
@@ -648,23 +690,17 @@ function desugarHyphen(incPr, m) {
 // tildes, then x-ranges, then stars.
 function desugar(comp, options) {
   const g = gram(options);
-  const eachWord = (text, fn) =>
-    text
-      .trim()
-      .split(/\s+/)
-      .map(fn)
-      .join(" ");
-  comp = eachWord(comp, (w) => w.replace(g.caret, (_, M, m, p, pr) => desugarCaret(options, M, m, p, pr)));
-  comp = eachWord(comp, (w) => w.replace(g.tilde, (_, M, m, p, pr) => desugarTilde(M, m, p, pr)));
-  comp = comp
-    .split(/\s+/)
+  const eachWord = (text, fn) => splitOn(text.trim(), WHITESPACE).map(fn).join(" ");
+  comp = eachWord(comp, (w) => replaceFirst(w, g.caret, (m) => desugarCaret(options, m[1], m[2], m[3], m[4])));
+  comp = eachWord(comp, (w) => replaceFirst(w, g.tilde, (m) => desugarTilde(m[1], m[2], m[3], m[4])));
+  comp = splitOn(comp, WHITESPACE)
     .map((w) => {
       w = w.trim();
-      return w.replace(g.xrange, (whole, op, M, m, p) => desugarXRange(options, whole, op, M, m, p));
+      return replaceFirst(w, g.xrange, (m) => desugarXRange(options, m[0], m[1], m[2], m[3], m[4]));
     })
     .join(" ");
   // `*` is AND-ed with the rest, and the empty comparator already means any
-  return comp.trim().replace(STAR, "");
+  return replaceFirst(comp.trim(), STAR, () => "");
 }
 
 // ~1.2.3 -> >=1.2.3 <1.3.0-0; ~1 -> >=1.0.0 <2.0.0-0
