@@ -27,7 +27,7 @@ import tree_sitter_typescript
 
 from ..errors import TranspileError
 from . import early_errors
-from . import ts_enum, ts_erase, ts_repair
+from . import ts_class, ts_enum, ts_erase, ts_namespace, ts_repair, ts_scope
 from .result import ExportEntry, ImportBinding, ModuleRequest, TransformResult
 
 __all__ = ["rewrite_module", "parse_count", "HEAD_PREFIX"]
@@ -113,6 +113,7 @@ _SPECIAL = (
         "method_definition",
         "formal_parameters",
         "binary_expression",
+        "import_alias",
     }
 )
 
@@ -147,7 +148,10 @@ class _Rewriter:
         # enums and namespaces: names declared per statement list, enum members so far
         self.ts_declared: dict[int, set[str]] = {}
         self.ts_enum_members: dict[tuple[int, str], dict[str, object]] = {}
-        self.ts_merged: set[str] = set()  # top-level enum and namespace names (declarations merge)
+        self.ts_ns_vars: dict[tuple[int, str], set[str]] = {}
+        self.ts_aliases: list[tuple[tree_sitter.Node, bool]] = []
+        self.ts_merged: set[str] = set()
+        self.import_refs: dict[str, list[tree_sitter.Node]] = {}  # top-level enum and namespace names (declarations merge)
         self.filename = filename
         self.typescript = typescript
         self.default_rename = False  # `export default function(){}`: name it "default"
@@ -306,6 +310,8 @@ class _Rewriter:
             name = decl.child_by_field_name("name")
             if name is not None:
                 names.append(self.text(name))
+        elif decl.type in ("internal_module", "module", "import_alias"):
+            names.extend(ts_namespace.declared_name(self, decl))
         return names
 
     # --- top level ---------------------------------------------------------
@@ -443,8 +449,8 @@ class _Rewriter:
                         self.type_names.add(self.text(name))
                 self.blank(stmt.start_byte, stmt.end_byte, b";")
                 return
-            if t in ("internal_module", "module"):
-                raise self.error(declaration, "TypeScript namespaces are not supported; use modules")
+            if t in ("internal_module", "module", "import_alias") and ts_namespace.export_hook(self, stmt, declaration):
+                return
             names = self.declared_names(declaration)
             if not names:
                 raise self.error(declaration, f"cannot export this declaration ({t})")
@@ -557,7 +563,12 @@ class _Rewriter:
             children = n.children
             if t == "identifier" or t == "shorthand_property_identifier":
                 if self.typescript:  # only TypeScript elides unused imports
-                    self.referenced.add(self.text(n))
+                    word = self.text(n)
+                    if word in self.binding_nodes and word not in self.referenced:
+                        # a use of an imported name counts only if no local shadows it (checked in finish)
+                        self.import_refs.setdefault(word, []).append(n)
+                    else:
+                        self.referenced.add(word)
                 continue
             if t in ("as_expression", "satisfies_expression"):
                 self.require_ts(n)
@@ -579,7 +590,11 @@ class _Rewriter:
                         stack.append(c)
                 continue
             if t in ("internal_module", "module"):
-                raise self.error(n, "TypeScript namespaces are not supported; use modules")
+                ts_namespace.emit_namespace(self, n)
+                continue
+            if t == "import_alias":
+                ts_namespace.import_alias(self, n)
+                continue
             if t == "decorator":
                 raise self.error(n, "decorators are not supported")
             if t == "enum_declaration":
@@ -613,6 +628,8 @@ class _Rewriter:
                     if c.type == "abstract":
                         self.blank(c.start_byte, c.end_byte)
             elif t == "public_field_definition":
+                if self.repairs is not None and self.repairs.accessors:
+                    ts_class.accessor_field(self, n, self.repairs.accessors)
                 if any(c.type in ("declare", "abstract") for c in children):
                     self.require_ts(n)
                     self.blank(n.start_byte, n.end_byte)
@@ -674,36 +691,7 @@ class _Rewriter:
         self.dynamic_sites.append((n.start_byte, n.end_byte, idx))
 
     def parameter_properties(self, method: tree_sitter.Node) -> None:
-        params = method.child_by_field_name("parameters")
-        names: list[str] = []
-        for p in params.named_children if params is not None else ():
-            if p.type not in ("required_parameter", "optional_parameter"):
-                continue
-            mods = [c for c in p.children if c.type in ("accessibility_modifier", "readonly", "override_modifier")]
-            if not mods:
-                continue
-            self.require_ts(p)
-            for m in mods:
-                if m.type == "readonly":  # not in _ERASE (it is an anonymous keyword)
-                    self.blank(m.start_byte, m.end_byte)
-            pat = p.child_by_field_name("pattern")
-            if pat is None or pat.type != "identifier":
-                raise self.error(p, "a parameter property must be a plain identifier")
-            names.append(self.text(pat))
-        if not names:
-            return
-        body = method.child_by_field_name("body")
-        assigns = "".join(f"this.{x}={x};" for x in names)
-        cls = method.parent.parent if method.parent is not None else None
-        heritage = self.child_of_type(cls, "class_heritage") if cls is not None else None
-        if heritage is not None and self.child_of_type(heritage, "extends_clause") is not None:
-            for stmt in body.named_children:
-                expr = stmt.named_children[0] if stmt.type == "expression_statement" and stmt.named_children else None
-                if expr is not None and expr.type == "call_expression" and expr.children[0].type == "super":
-                    self.insert(stmt.end_byte, assigns)
-                    return
-            raise self.error(method, "parameter properties in a derived class need a top-level `super(...)` statement")
-        self.insert(body.children[0].end_byte, assigns)
+        ts_class.parameter_properties(self, method)
 
     def enum(self, n: tree_sitter.Node, stack: list[tree_sitter.Node]) -> None:
         ts_enum.emit_enum(self, n, stack)
@@ -711,6 +699,8 @@ class _Rewriter:
     # --- result --------------------------------------------------------------
 
     def finish(self) -> TransformResult:
+        if self.ts_aliases:
+            ts_namespace.finish_aliases(self)
         for local, node in self.binding_nodes.items():
             if local in self.value_names:
                 raise self.error(node, f"{local!r} is imported and also declared in this module")
@@ -742,7 +732,10 @@ class _Rewriter:
         if self.typescript:
             for group in self.import_groups:
                 for b in group:
-                    if self.bindings[b].local not in self.referenced:
+                    local = self.bindings[b].local
+                    if local not in self.referenced and all(
+                        ts_scope.shadowed(self, ref, local) for ref in self.import_refs.get(local, ())
+                    ):
                         keep_binding[b] = False
         for i, b in enumerate(self.bindings):
             if keep_binding[i]:
@@ -816,10 +809,12 @@ def rewrite_module(source: str, *, filename: str, typescript: bool) -> Transform
     src = source.encode("utf-8", "surrogatepass")
     tree = _parse(src)
     repairs = None
-    if typescript and tree.root_node.has_error:
+    if typescript and ts_repair.needs_repairs(src, tree):
         repairs = ts_repair.lexical_repairs(src, tree, _parser().parse)
         if repairs is not None:
             repaired = _parse(bytes(repairs.src))
+            if repairs.imports and ts_repair.undo_value_imports(repairs, repaired, src):
+                repaired = _parse(bytes(repairs.src))
             if repaired.root_node.has_error:
                 repairs = None  # the error is the user's: report it on the original text
             else:
