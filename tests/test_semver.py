@@ -207,3 +207,17 @@ def test_types_accept_the_documented_usage(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_range_made_from_a_comparator_has_options(engine, tmp_path):
+    # docs/semver.md, difference 1: node-semver 7.3.5 leaves these unset and
+    # then throws on a prerelease; zako answers.
+    source = (
+        'import { Range, Comparator, satisfies } from "zako:semver";\n'
+        'const r = new Range(new Comparator(">=1.0.0"), {includePrerelease: true});\n'
+        "export const fields = [r.options, r.loose, r.includePrerelease, r.range];\n"
+        'export const tests = [r.test("1.2.0-beta"), satisfies("1.2.0-beta", new Comparator(">=1.0.0"))];\n'
+    )
+    value = run_module(engine, tmp_path, source)
+    assert value["fields"] == [{"includePrerelease": True}, False, True, ">=1.0.0"]
+    assert value["tests"] == [True, False]
