@@ -518,6 +518,8 @@ export class Comparator {
 // ---------------------------------------------------------------------------
 // Range: `||`-separated sets of comparators that must all hold.
 
+const PARSED_SETS_MAX = 1000;
+const parsedSets = new Map();
 const isNullSet = (c) => c.value === "<0.0.0-0";
 const isAny = (c) => c.value === "";
 const isX = (id) => !id || id.toLowerCase() === "x" || id === "*";
@@ -576,6 +578,11 @@ export class Range {
   parseRange(range) {
     range = range.trim();
     const options = this.options;
+    // Parsed sets are shared between Ranges, as node-semver's memo does; the
+    // memo belongs to this module instance, i.e. to one evaluation.
+    const memoKey = `${Object.keys(options).join(",")}:${range}`;
+    const memo = parsedSets.get(memoKey);
+    if (memo) return memo;
     const g = gram(options);
     range = replaceFirst(range, g.hyphen, (m) => desugarHyphen(options.includePrerelease, m));
     range = replaceEvery(range, GLUE_OPERATOR, (m) => m[1] + m[2] + m[3]);
@@ -601,7 +608,10 @@ export class Range {
       byValue.set(comp.value, comp);
     }
     if (byValue.size > 1 && byValue.has("")) byValue.delete("");
-    return [...byValue.values()];
+    const result = [...byValue.values()];
+    if (parsedSets.size >= PARSED_SETS_MAX) parsedSets.delete(parsedSets.keys().next().value);
+    parsedSets.set(memoKey, result);
+    return result;
   }
 
   intersects(range, options) {
