@@ -14,6 +14,7 @@ that short needs no progress line anyway.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -103,17 +104,30 @@ class LoadProgress:
                 from tqdm import tqdm  # only now: see the module docstring
 
                 bar = self._bar = tqdm(
-                    total=f["total"], file=self.stream, unit="pkg", leave=False, dynamic_ncols=True,
+                    total=f["total"], file=self.stream, unit="pkg", leave=False,
+                    **({"dynamic_ncols": True} if self._has_width() else {"ncols": 120, "nrows": 24}),
                     smoothing=0, mininterval=0, miniters=0,
-                    bar_format="{l_bar}{bar}| {n}/{total} packages | {postfix} | {elapsed} elapsed, ETA {remaining}",
+                    bar_format="{l_bar}{bar}| {n}/{total} packages{postfix} | {elapsed} elapsed, ETA {remaining}",
+                    postfix=self._postfix(f),
                 )
                 bar.start_t = self._t0  # elapsed and ETA from the start of the load, not of the bar
             bar.total = f["total"]
             bar.n = f["done"]
-            bar.set_postfix_str(
-                f"{f['evals_per_s']:.0f} eval/s, {f['cache_hits']} cache hits, {f['busy']}/{f['live']} workers busy",
-                refresh=False)
+            bar.set_postfix_str(self._postfix(f), refresh=False)
             bar.refresh()
+
+    @staticmethod
+    def _postfix(f: dict[str, float]) -> str:
+        return f"{f['evals_per_s']:.0f} eval/s, {f['cache_hits']} cache hits, {f['busy']}/{f['live']} workers busy"
+
+    def _has_width(self) -> bool:
+        # A terminal that reports 0 columns (a fresh pseudo-terminal, some
+        # CI consoles) would make tqdm fit the line into nothing: a fixed
+        # width then.
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns > 0
+        except (AttributeError, OSError, ValueError):
+            return False
 
     def close(self) -> None:
         """Stop redrawing and erase the line (a finished load prints its summary there)."""
