@@ -259,7 +259,7 @@ def test_builtin_declarations_match_the_builtin_modules():
         dts = transform(dts_text, filename=f"{name}.d.ts")  # ambient only: parses, erases to nothing
         assert dts.exports == () and dts.requests == ()
         assert f'declare module "zako:{name}"' in dts_text
-        declared = set(re.findall(r"export (?:const|function) (\w+)", dts_text))
+        declared = set(re.findall(r"export (?:const|function|class) (\w+)", dts_text))
         assert declared == {e.name for e in js.exports}, name
 
 
