@@ -40,7 +40,9 @@ _parse_lock = threading.Lock()
 
 # Line 1 of every module: nothing may be inserted before user code on its own line.
 HEAD_PREFIX = '(function(__zako_s){with(__zako_s){return async function*(__zako_m){"use strict";'
-_TAIL = "\n}}})"
+# The body's end reports itself: a module whose body has not reached it
+# after its first step is suspended in top-level await (see runtime.js).
+_TAIL = "\n;__zako_m.f()}}})"
 _DEFAULT_LOCAL = "__zako_d"
 
 # Type-only syntax erased wherever it appears (the subtree is not visited).
@@ -114,6 +116,7 @@ _SPECIAL = (
         "formal_parameters",
         "binary_expression",
         "import_alias",
+        "arrow_function",
     }
 )
 
@@ -155,6 +158,7 @@ class _Rewriter:
         self.filename = filename
         self.typescript = typescript
         self.default_rename = False  # `export default function(){}`: name it "default"
+        self.has_tla = False  # awaits at its top level: the runtime evaluates it as async
         self.edits: list[tuple[int, int, bytes]] = []
         self.requests: list[ModuleRequest] = []
         self.request_index: dict[tuple[str, tuple[tuple[str, str], ...], bool], int] = {}
@@ -321,7 +325,7 @@ class _Rewriter:
             bad = self.first_error(root)
             what = "missing " + bad.type if bad.is_missing else "unexpected " + repr(self.text(bad)[:30])
             raise self.error(bad, f"syntax error: {what}")
-        early_errors.check_module(root, self.error)
+        self.has_tla = early_errors.check_module(root, self.error)
         for stmt in root.children:
             t = stmt.type
             if t == "import_statement":
@@ -550,11 +554,7 @@ class _Rewriter:
                 continue
             if t in _ERASE:
                 self.require_ts(n)
-                arrow = ts_erase.arrow_return_edit(n)
-                if arrow is not None:
-                    self.blank(arrow[0], arrow[1], b"=>")
-                else:
-                    self.blank(n.start_byte, n.end_byte)
+                self.blank(n.start_byte, n.end_byte)
                 continue
             if t in _ERASE_STATEMENT:
                 self.require_ts(n)
@@ -612,6 +612,11 @@ class _Rewriter:
                 raise self.error(n, f"`{word}` outside a function is not allowed in a module")
             if t in ("import_statement", "export_statement"):
                 raise self.error(n, f"{t.split('_')[0]} declarations may only appear at the top level of a module")
+            if t == "arrow_function":
+                if self.typescript:
+                    children = ts_erase.arrow_return_children(self, n, children)
+                stack.extend(reversed(children))
+                continue
             if t == "binary_expression":
                 if self.typescript and children[1].type == "<":
                     span = ts_repair.generic_call_span(self.parsed, children[1].start_byte, _parser().parse)
@@ -775,6 +780,8 @@ class _Rewriter:
         )
         rename = (f'Object.defineProperty({_DEFAULT_LOCAL},"name",{{value:"default",configurable:true}});'
                   if self.default_rename else "")
+        if self.has_tla:
+            rename += "__zako_m.a();"
         code = f"{HEAD_PREFIX}__zako_m.x({{{getters}}});{rename}yield;{body}{_TAIL}"
         return TransformResult(
             code=code,

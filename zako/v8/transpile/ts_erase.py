@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tree_sitter
 
-__all__ = ["cast_end", "arrow_return_edit"]
+__all__ = ["cast_end", "arrow_return_children"]
 
 _RETURN_TYPES = frozenset({"type_annotation", "type_predicate_annotation", "asserts_annotation"})
 
@@ -30,19 +30,20 @@ def cast_end(cast: tree_sitter.Node) -> int:
     return end
 
 
-def arrow_return_edit(annotation: tree_sitter.Node) -> tuple[int, int] | None:
-    """For an arrow function's return type that spans lines, the span from
-    the type to the end of ``=>``: erasing only the type would leave a line
-    break before ``=>``, which JavaScript forbids. The caller writes ``=>``
-    first and keeps the newlines after it."""
-    parent = annotation.parent
-    if parent is None or parent.type != "arrow_function" or annotation.type not in _RETURN_TYPES:
-        return None
-    arrow = None
-    for c in parent.children:
-        if c.type == "=>":
-            arrow = c
+def arrow_return_children(rw, arrow: tree_sitter.Node, children: list[tree_sitter.Node]) -> list[tree_sitter.Node]:
+    """An arrow function's return type that spans lines is erased together
+    with ``=>``, and ``=>`` is written where the type began: erasing only the
+    type would leave a line break before ``=>``, which JavaScript forbids.
+    Returns the children still to visit."""
+    annotation = arrow_tok = None
+    for c in children:
+        if c.type in _RETURN_TYPES:
+            annotation = c
+        elif c.type == "=>":
+            arrow_tok = c
             break
-    if arrow is None or annotation.start_point.row == arrow.start_point.row:
-        return None
-    return annotation.start_byte, arrow.end_byte
+    if annotation is None or arrow_tok is None or annotation.start_point.row == arrow_tok.start_point.row:
+        return children
+    rw.require_ts(annotation)
+    rw.blank(annotation.start_byte, arrow_tok.end_byte, b"=>")
+    return [c for c in children if c != annotation]
