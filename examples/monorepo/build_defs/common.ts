@@ -1,21 +1,18 @@
 // Defaults shared by every rule helper.
 import versions from "./versions.json" with { type: "json" };
 
-export type Attrs = Record<string, unknown>;
+// Types only: a library may not import zako:build, and `import type` leaves no import behind.
+import type { Data, Source, TargetSpec } from "zako:build";
 
-export interface TargetSpec {
-  name: string;
-  kind: string;
-  srcs?: unknown;
-  deps?: string[];
-  attrs?: Attrs;
-}
+export type { TargetSpec };
+export type Attrs = { [key: string]: Data };
+export type Srcs = Source | Source[];
 
 export const defaults: Attrs = {
   node: versions.node,
   typescript: versions.typescript,
 };
 
-export function spec(kind: string, name: string, srcs: unknown, deps: string[] = [], attrs: Attrs = {}): TargetSpec {
+export function spec(kind: string, name: string, srcs: Srcs, deps: string[] = [], attrs: Attrs = {}): TargetSpec {
   return { name, kind, srcs, deps, attrs: { ...defaults, ...attrs } };
 }
