@@ -27,7 +27,7 @@ def body_lines(result: TransformResult) -> list[str]:
     """The transformed module body, line by line, without the wrapper."""
     code = result.code
     start = code.index(";yield;") + len(";yield;")
-    return code[start : code.rindex("\n}}})")].split("\n")
+    return code[start : code.rindex("\n;__zako_m.f()}}})")].split("\n")
 
 
 def run_body(result: TransformResult, scope: dict | None = None):

@@ -185,7 +185,7 @@ def link(graph: ModuleGraph) -> list[dict]:
 def _module_code(m: LoadedModule) -> str:
     if m.kind == "json":
         value = json.dumps(m.json_value, ensure_ascii=False, separators=(",", ":"))
-        code = f'(function(){{return async function*(m){{const v={value};m.x({{"default":()=>v}});yield;}}}})'
+        code = f'(function(){{return async function*(m){{const v={value};m.x({{"default":()=>v}});yield;m.f();}}}})'
     elif m.kind == "error":
         name, message = m.error or ("Error", "")
         code = f"(function(){{return async function*(m){{m.x({{}});yield;throw new {name}({json.dumps(message)});}}}})"

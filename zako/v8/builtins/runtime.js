@@ -156,19 +156,119 @@ return async function runModules(cfg) {
     return m.nsObject;
   }
 
-  async function evaluate(m) {
-    if (m.state === "failed") throw m.error;
-    if (m.state) return; // "done", or "evaluating": a cycle, as in ESM
-    m.state = "evaluating";
+  // Evaluation as ECMA-262 16.2.1.5.3 orders it (Evaluate,
+  // InnerModuleEvaluation, the async module fulfilled/rejected steps): a
+  // depth-first walk that runs modules without pending async dependencies
+  // at once, so siblings of a module suspended in top-level await start
+  // while it waits, and a parent runs when its last async dependency
+  // settles. A module is async when it awaits at its top level (the
+  // transform's head calls api.a()) or its body did not finish in the step
+  // that started it (the tail calls api.f()): one that threw there is
+  // treated alike, its rejection reaching every parent.
+  let asyncOrder = 0;
+
+  function deferred() {
+    let resolve, reject;
+    const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+    return { promise, resolve, reject };
+  }
+
+  function evaluateTop(m) {
+    if (m.status === "evaluating-async" || m.status === "evaluated") m = m.cycleRoot;
+    if (m.top) return m.top.promise;
+    m.top = deferred();
+    const stack = [];
     try {
-      for (const d of m.deps) await evaluate(mods[d]);
-      await m.gen.next();
-      m.state = "done";
+      inner(m, stack, 0);
+      if (!m.asyncEval) m.top.resolve();
     } catch (e) {
-      m.state = "failed";
-      m.error = e;
-      throw e;
+      for (const x of stack) {
+        x.status = "evaluated";
+        x.failed = true;
+        x.error = e;
+      }
+      m.top.reject(e);
     }
+    return m.top.promise;
+  }
+
+  function inner(m, stack, index) {
+    if (m.status === "evaluating-async" || m.status === "evaluated") {
+      if (m.failed) throw m.error;
+      return index;
+    }
+    if (m.status === "evaluating") return index;
+    m.status = "evaluating";
+    m.dfsIndex = m.dfsAnc = index++;
+    m.pending = 0;
+    m.parents = [];
+    stack.push(m);
+    for (const d of m.deps) {
+      let r = mods[d];
+      index = inner(r, stack, index);
+      if (r.status === "evaluating") m.dfsAnc = Math.min(m.dfsAnc, r.dfsAnc);
+      else {
+        r = r.cycleRoot;
+        if (r.failed) throw r.error;
+      }
+      if (r.asyncEval) {
+        m.pending++;
+        r.parents.push(m);
+      }
+    }
+    if (m.pending > 0) {
+      m.asyncEval = true;
+      m.order = asyncOrder++;
+    } else {
+      run(m);
+    }
+    if (m.dfsAnc === m.dfsIndex) {
+      let x;
+      do {
+        x = stack.pop();
+        x.status = x.asyncEval ? "evaluating-async" : "evaluated";
+        x.cycleRoot = m;
+      } while (x !== m);
+    }
+    return index;
+  }
+
+  // Start m's body; true when it finished in this step.
+  function run(m) {
+    const step = m.gen.next();
+    if (m.finished && !m.tla) return true;
+    if (!m.asyncEval) {
+      m.asyncEval = true;
+      m.order = asyncOrder++;
+    }
+    step.then(() => fulfilled(m), (e) => rejected(m, e));
+    return false;
+  }
+
+  function fulfilled(m) {
+    if (m.status === "evaluated") return; // already failed through another dependency
+    m.status = "evaluated";
+    m.asyncEval = false; // done: a later import() of it waits for nothing
+    if (m.top) m.top.resolve();
+    const ready = [];
+    for (const p of m.parents) {
+      if (p.cycleRoot.failed) continue;
+      if (--p.pending === 0) ready.push(p);
+    }
+    ready.sort((a, b) => a.order - b.order);
+    for (const p of ready) {
+      if (p.status === "evaluated") continue;
+      if (run(p)) fulfilled(p);
+    }
+  }
+
+  function rejected(m, e) {
+    if (m.status === "evaluated" && m.failed) return;
+    m.status = "evaluated";
+    m.failed = true;
+    m.error = e;
+    for (const p of m.parents) rejected(p, e);
+    if (m.top) m.top.reject(e);
   }
 
   // Instantiate every module, then let each register its export getters
@@ -207,13 +307,20 @@ return async function runModules(cfg) {
       },
       i(n) {
         const target = mods[m.requests[n]];
-        return evaluate(target).then(() => namespace(target));
+        // Loading takes a job in ESM: the target never runs inside the import() call.
+        return Promise.resolve().then(() => evaluateTop(target)).then(() => namespace(target));
+      },
+      f() {
+        m.finished = true;
+      },
+      a() {
+        m.tla = true; // awaits at top level (await using included): async whatever its steps do
       },
     };
     m.gen = m.fn(scope)(api);
   }
   for (const m of mods) await m.gen.next();
-  await evaluate(mods[cfg.entry]);
+  await evaluateTop(mods[cfg.entry]);
   for (const fn of finishers) fn();
 
   // Functions (and classes) cannot leave V8 as data; they are left out.

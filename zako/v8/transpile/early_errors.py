@@ -117,7 +117,9 @@ def _lexical_names(stmt: tree_sitter.Node, out: list[tree_sitter.Node]) -> None:
             out.append(name)
 
 
-def check_module(root: tree_sitter.Node, error: Raise) -> None:
+def check_module(root: tree_sitter.Node, error: Raise) -> bool:
+    """Raise the first early error; return whether the module awaits at its
+    top level (then it evaluates asynchronously, whatever its body does)."""
     lexical: list[tree_sitter.Node] = []
     for stmt in root.named_children:
         _lexical_names(stmt, lexical)
@@ -140,10 +142,11 @@ def check_module(root: tree_sitter.Node, error: Raise) -> None:
         if name in seen and node.id not in import_ids and seen[name].id not in import_ids:
             raise error(node, f"{name!r} is declared twice at the top level of this module")
         seen.setdefault(name, node)
-    _walk(root, seen, error)
+    return _walk(root, seen, error)
 
 
-def _walk(root: tree_sitter.Node, lexical: dict[str, tree_sitter.Node], error: Raise) -> None:
+def _walk(root: tree_sitter.Node, lexical: dict[str, tree_sitter.Node], error: Raise) -> bool:
+    has_tla = False
     # (node, inside a function: var stops here, in a function or field: new.target allowed)
     stack: list[tuple[tree_sitter.Node, bool, bool]] = [(root, False, False)]
     while stack:
@@ -157,6 +160,8 @@ def _walk(root: tree_sitter.Node, lexical: dict[str, tree_sitter.Node], error: R
                 raise error(n, "new.target is only allowed in functions")
             continue
         if not in_fn:
+            if t == "await_expression" or (t == "for_in_statement" and any(c.type == "await" for c in n.children)):
+                has_tla = True
             var_names: list[tree_sitter.Node] = []
             if t == "variable_declaration":
                 var_names = _declarators(n)
@@ -176,6 +181,7 @@ def _walk(root: tree_sitter.Node, lexical: dict[str, tree_sitter.Node], error: R
         child_nt = nt_ok or t in _FUNCTIONS or t in _FIELD_INITIALIZERS
         for c in reversed(n.children):
             stack.append((c, child_fn, child_nt))
+    return has_tla
 
 
 def using_names(stmt: tree_sitter.Node) -> list[tree_sitter.Node]:
