@@ -159,7 +159,6 @@ class _Rewriter:
         self.typescript = typescript
         self.default_rename = False  # `export default function(){}`: name it "default"
         self.has_tla = False  # awaits at its top level: the runtime evaluates it as async
-        self.has_tla = False  # awaits at its top level: the runtime evaluates it as async
         self.edits: list[tuple[int, int, bytes]] = []
         self.requests: list[ModuleRequest] = []
         self.request_index: dict[tuple[str, tuple[tuple[str, str], ...], bool], int] = {}
@@ -781,8 +780,6 @@ class _Rewriter:
         )
         rename = (f'Object.defineProperty({_DEFAULT_LOCAL},"name",{{value:"default",configurable:true}});'
                   if self.default_rename else "")
-        if self.has_tla:
-            rename += "__zako_m.a();"
         if self.has_tla:
             rename += "__zako_m.a();"
         code = f"{HEAD_PREFIX}__zako_m.x({{{getters}}});{rename}yield;{body}{_TAIL}"
