@@ -35,7 +35,7 @@ def run_body(result: TransformResult, scope: dict | None = None):
     ctx = MiniRacer()
     try:
         script = (
-            "var __out; (async () => { const m = {x(l){ this.l = l; }, meta: {url: 'test'}};"
+            "var __out; (async () => { const m = {x(l){ this.l = l; }, a(){}, f(){}, meta: {url: 'test'}};"
             f"const g = ({result.code})(Object.create(null))(m); await g.next(); await g.next();"
             "const o = {}; for (const k in m.l) { const v = m.l[k](); o[k] = typeof v === 'function' ? 'fn' : v; }"
             "__out = JSON.stringify(o); })().catch(e => { __out = 'ERR ' + e; });"
@@ -260,6 +260,8 @@ def test_builtin_declarations_match_the_builtin_modules():
         assert dts.exports == () and dts.requests == ()
         assert f'declare module "zako:{name}"' in dts_text
         declared = set(re.findall(r"export (?:const|function|class) (\w+)", dts_text))
+        if re.search(r"^\s*export default ", dts_text, re.MULTILINE):
+            declared.add("default")
         assert declared == {e.name for e in js.exports}, name
 
 
