@@ -215,7 +215,7 @@ PRE_IDS = st.sampled_from(
 )
 BUILD_IDS = st.sampled_from(["build", "001", "sha", "x", "1", "b-2"])
 PREFIXES = st.sampled_from(["", "", "", "v", "=", "v=", "=v", " ", "  v", "V"])
-SUFFIXES = st.sampled_from(["", "", "", " ", "\t", "\n"])
+SUFFIXES = st.sampled_from(["", "", "", " ", "\t", "\n", "\u00a0", "\u3000"])
 X_PARTS = st.sampled_from(["x", "X", "*"])
 
 
@@ -320,7 +320,14 @@ def version_queries(pool: dict) -> list:
             queries.append({"f": "inc", "a": [v, release, opts, ident]})
             queries.append({"f": "inc", "a": [v, release, ident]})
             queries.append({"f": "SemVer#inc", "self": as_semver(v, loose), "a": [release, ident]})
-    queries.append({"f": "new SemVer", "a": [as_semver(pool["versions"][0], loose), opts]})
+    # a SemVer object where text is usual: returned as is, re-parsed under
+    # other options, bumped in place by inc
+    sv = as_semver(pool["versions"][0], loose)
+    for f in ("new SemVer", "parse", "valid", "clean", "prerelease", "coerce"):
+        queries.append({"f": f, "a": [sv, opts]})
+    for f in ("major", "minor", "patch"):
+        queries.append({"f": f, "a": [sv, loose]})
+    queries.append({"f": "inc", "a": [sv, "prerelease", opts, ident]})
     return queries
 
 
@@ -363,6 +370,13 @@ def range_queries(pool: dict) -> list:
             queries.append({"f": "subset", "a": [r, other, opts if isinstance(opts, dict) else UNDEFINED]})
             queries.append({"f": "Range#intersects", "self": as_range(r, opts), "a": [as_range(other, opts), opts]})
     queries.append({"f": "satisfies", "a": [as_semver(vs[0], True), as_range(rs[0], opts), opts]})
+    # Range objects where text is usual
+    r0 = as_range(rs[0], opts)
+    for f in ("new Range", "validRange", "toComparators", "minVersion"):
+        queries.append({"f": f, "a": [r0, pool["loose"]]})
+    queries.append({"f": "simplifyRange", "a": [list(vs), r0, opts]})
+    queries.append({"f": "subset", "a": [r0, as_range(rs[-1], opts)]})
+    queries.append({"f": "intersects", "a": [r0, rs[-1], opts]})
     for c in pool["comparators"]:
         queries.append({"f": "new Comparator", "a": [c, opts]})
         for v in vs:
@@ -400,8 +414,11 @@ def test_ranges_match_node_semver(node_semver, zako_semver, pool):
 CORPUS_VERSIONS = [
     "0.0.0", "0.0.0-0", "0.0.1", "0.1.0", "0.1.1-alpha", "0.2.3", "1.0.0", "1.0.0-alpha", "1.0.0-alpha.1",
     "1.0.0-beta.2", "1.0.0-rc.1", "1.2.3", "1.2.3-pr.1", "1.2.3-pr.2", "1.2.4-alpha", "1.2.4", "1.3.0",
-    "1.9.9", "1.9.9-9007199254740991", "1.9.9-9007199254740990.a", "2.0.0-0", "2.0.0", "2.0.0-rc.1", "2.5.0", "3.0.0", "3.4.5", "3.5.0-0", "10.0.0",
-    " 1.2.3 ", "v1.2.3", "=1.2.3", "01.2.3", "1.2.3beta", "1.2", "x", "", "not a version",
+    "1.9.9", "1.9.9-9007199254740991", "1.9.9-9007199254740990.a", "2.0.0-0", "2.0.0", "2.0.0-rc.1",
+    "2.5.0", "3.0.0", "3.4.5", "3.5.0-0", "10.0.0",
+    # loose-only, whitespace (also outside ASCII), 256 and 257 characters, not versions
+    " 1.2.3 ", "\u00a01.2.3\u2028", "v1.2.3", "1.2.3-" + "a" * 250, "1.2.3-" + "a" * 251,
+    "=1.2.3", "01.2.3", "1.2.3beta", "1.2", "x", "", "not a version",
 ]
 CORPUS_RANGES = [
     "*", "", "x", "1", "1.x", "1.2.x", "1.2", "^1.2.3", "^0.2.3", "^0.0.3", "^1.2.3-pr.1", "^0.0.0-0", "^1.x",
