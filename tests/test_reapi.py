@@ -197,3 +197,21 @@ def test_without_grpcio_a_grpc_remote_is_one_clear_error(tmp_path):
     assert proc.returncode == 2, proc.stderr
     [line] = proc.stderr.strip().splitlines()
     assert line.startswith(f"zako load: {MISSING_EXTRA}"), line
+
+
+def test_concurrent_reads_and_writes_leave_in_batches(cas, buildgrid, tmp_path):  # noqa: F811
+    from concurrent.futures import ThreadPoolExecutor
+
+    blobs = [unique(500) for _ in range(64)]
+    digests = [Digest.of_bytes(b) for b in blobs]
+    cas.check(digests[0])  # capabilities first, so the writes below all batch
+    with ThreadPoolExecutor(32) as pool:
+        list(pool.map(cas.store, digests, blobs))
+    assert all(server_has(buildgrid, hashlib.sha256(b).hexdigest(), len(b)) for b in blobs[::9])
+    reader = ReapiCas(buildgrid.url, timeout=10.0, map_path=str(tmp_path / "map"))
+    reader.check(digests[0])
+    with ThreadPoolExecutor(32) as pool:
+        assert list(pool.map(reader.read_bytes, digests)) == blobs
+    # Each call carried several blobs (the exact split depends on timing).
+    assert cas._writes.calls < len(blobs) and reader._reads.calls < len(blobs)
+    reader.close()

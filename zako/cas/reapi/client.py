@@ -41,6 +41,7 @@ from ..blob_range import BlobRange, check_range
 from ..breaker import CacheHealth
 from ..digest import CHUNK_BYTES, Digest
 from ..errors import BlobNotFoundError, DigestMismatchError, RemoteCasError, RemoteDisabledError, RemoteTimeoutError
+from .batcher import Batcher
 from .digest_map import DigestMap
 from .protos import bytestream_pb2 as bs
 from .protos import bytestream_pb2_grpc as bs_grpc
@@ -101,7 +102,8 @@ class ReapiCas:
 
     def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT_S, *, health: CacheHealth | None = None,
                  map_path: str | None = None, local=None, min_rate: int = 1 << 20,
-                 headers: dict[str, str] | None = None, ca_file: str | None = None, client_cert: str | None = None, client_key: str | None = None) -> None:
+                 headers: dict[str, str] | None = None, ca_file: str | None = None,
+                 client_cert: str | None = None, client_key: str | None = None) -> None:
         target = parse_grpc_url(url)
         if not timeout > 0:
             raise ValueError(f"ReapiCas timeout must be > 0, got {timeout!r}")
@@ -134,9 +136,9 @@ class ReapiCas:
         self._caps_lock = threading.Lock()
         self.digest_function: int | None = None
         self.max_batch_bytes = _MAX_MESSAGE - _FRAMING
-        # Blobs that came with an action result (inlined contents), served
-        # once to the read that follows instead of another round trip.
-        self._prefetched: dict[str, bytes] = {}
+        # Concurrent one-blob reads and writes leave together in batch calls.
+        self._reads = Batcher(self._send_reads, max_bytes=self.max_batch_bytes)
+        self._writes = Batcher(self._send_updates, max_bytes=self.max_batch_bytes)
 
     def __repr__(self) -> str:
         return f"ReapiCas({self.base_url!r})"
@@ -156,13 +158,14 @@ class ReapiCas:
     def _seconds(self, nbytes: int) -> float:
         return self.timeout + nbytes / self.min_rate
 
-    def _call(self, what: str, kind: str, seconds: float, call):
+    def _call(self, what: str, kind: str, seconds: float, call, n: int = 1):
         """Run ``call(timeout)`` under the breaker: ``RemoteDisabledError``
         when it lets nothing through, ``None`` for NOT_FOUND (a success),
         a recorded ``RemoteCasError`` for every other failure. The first
-        call asks for the capabilities, within its own deadline."""
+        call asks for the capabilities, within its own deadline. ``n`` is how
+        many operations the call carries (a batch), for the skip count."""
         if not self.health.acquire(seconds + 1.0):
-            self.health.skipped(kind)
+            self.health.skipped(kind, n)
             why = self.health.reason or "the remote is failing and another request is probing it"
             raise RemoteDisabledError(f"{what} on {self.base_url} not sent: {why}", url=self.base_url)
         try:
@@ -196,7 +199,8 @@ class ReapiCas:
             if self.digest_function is not None:
                 return
             caps = self._caps_stub.GetCapabilities(
-                re_pb.GetCapabilitiesRequest(instance_name=self.instance), timeout=seconds, metadata=self._metadata).cache_capabilities
+                re_pb.GetCapabilitiesRequest(instance_name=self.instance), timeout=seconds,
+                metadata=self._metadata).cache_capabilities
             offered = set(caps.digest_functions) or {_SHA256}  # servers before v2.1 name none: SHA-256
             if _BLAKE3 in offered:
                 function = _BLAKE3
@@ -210,6 +214,7 @@ class ReapiCas:
                 raise err
             limit = caps.max_batch_total_size_bytes
             self.max_batch_bytes = min(limit, _MAX_MESSAGE) - _FRAMING if limit > 0 else _MAX_MESSAGE - _FRAMING
+            self._reads.max_bytes = self._writes.max_bytes = self.max_batch_bytes
             self.digest_function = function
 
     # --- digests ------------------------------------------------------------
@@ -237,10 +242,11 @@ class ReapiCas:
         name = f"{head}blobs/{fn}{rd.hash}/{rd.size_bytes}"
         return f"{self.instance}/{name}" if self.instance else name
 
-    def _ensure_caps(self) -> None:
-        # Digests depend on the digest function: learn it before the first one.
+    def _ensure_caps(self, kind: str) -> None:
+        # Digests depend on the digest function: learn it before the first one
+        # (a skipped call is counted as the operation that needed it).
         if self.digest_function is None:
-            self._call("GetCapabilities", "capabilities read", self.timeout, lambda t: None)
+            self._call("GetCapabilities", kind, self.timeout, lambda t: None)
             if self.digest_function is None:
                 raise RemoteCasError(f"{self.base_url}: capabilities unknown", url=self.base_url)
 
@@ -248,7 +254,7 @@ class ReapiCas:
 
     def check(self, digest: Digest) -> int | None:
         """Size of the blob if the server has it, else None (one FindMissingBlobs)."""
-        self._ensure_caps()
+        self._ensure_caps("blob read")
         rd = self._remote_digest(digest)
         if rd is None:
             return None
@@ -271,7 +277,7 @@ class ReapiCas:
             raise DigestMismatchError(
                 f"data given for blob {digest} hashes to {actual}; not uploaded to {self!r}",
                 expected=digest, actual=actual)
-        self._ensure_caps()
+        self._ensure_caps("blob write")
         data = bytes(data)
         rd = self._learn(digest, data)
         if digest.size_bytes <= self.max_batch_bytes:
@@ -281,15 +287,34 @@ class ReapiCas:
         return digest
 
     def _batch_update(self, rd: re_pb.Digest, data: bytes) -> None:
-        resp = self._call("BatchUpdateBlobs", "blob write", self._seconds(len(data)), lambda t: self._cas.BatchUpdateBlobs(
-            re_pb.BatchUpdateBlobsRequest(instance_name=self.instance, digest_function=self.digest_function,
-                                          requests=[re_pb.BatchUpdateBlobsRequest.Request(digest=rd, data=data)]),
-            timeout=t, metadata=self._metadata))
-        status = resp.responses[0].status if resp is not None and resp.responses else None
-        if status is None or status.code != 0:
-            why = f"status {status.code} {status.message[:200]}" if status is not None else "no answer for the blob"
+        code, message = self._writes.submit((rd, data), len(data))
+        if code != 0:
+            why = f"status {code} {message[:200]}"
             self.health.failure(f"BatchUpdateBlobs {why}")
             raise RemoteCasError(f"BatchUpdateBlobs on {self.base_url}: {why}", url=self.base_url)
+
+    def _send_updates(self, items) -> list[tuple[int, str]]:
+        """One BatchUpdateBlobs for ``[(digest, data)]``: ``(code, message)`` each."""
+        request = re_pb.BatchUpdateBlobsRequest(
+            instance_name=self.instance, digest_function=self.digest_function,
+            requests=[re_pb.BatchUpdateBlobsRequest.Request(digest=rd, data=data) for rd, data in items])
+        resp = self._call("BatchUpdateBlobs", "blob write", self._seconds(sum(len(d) for _, d in items)),
+                          lambda t: self._cas.BatchUpdateBlobs(request, timeout=t, metadata=self._metadata),
+                          n=len(items))
+        answers = {(r.digest.hash, r.digest.size_bytes): (r.status.code, r.status.message)
+                   for r in (resp.responses if resp is not None else ())}
+        return [answers.get((rd.hash, rd.size_bytes), (-1, "no answer for the blob")) for rd, _ in items]
+
+    def _send_reads(self, rds) -> list[tuple[int, str, bytes]]:
+        """One BatchReadBlobs for ``[digest]``: ``(code, message, data)`` each."""
+        resp = self._call("BatchReadBlobs", "blob read", self._seconds(sum(rd.size_bytes for rd in rds)),
+                          lambda t: self._cas.BatchReadBlobs(re_pb.BatchReadBlobsRequest(
+                              instance_name=self.instance, digests=rds, digest_function=self.digest_function),
+                              timeout=t, metadata=self._metadata), n=len(rds))
+        not_found = grpc.StatusCode.NOT_FOUND.value[0]
+        answers = {(r.digest.hash, r.digest.size_bytes): (r.status.code, r.status.message, r.data)
+                   for r in (resp.responses if resp is not None else ())}
+        return [answers.get((rd.hash, rd.size_bytes), (not_found, "", b"")) for rd in rds]
 
     def _write(self, rd: re_pb.Digest, f: BinaryIO) -> None:
         name = self._resource(rd, upload=True)
@@ -343,29 +368,22 @@ class ReapiCas:
         not known here), :class:`DigestMismatchError` if its bytes do not
         hash to ``digest``."""
         start, stop = check_range(digest, range)
-        data = self._prefetched.pop(digest.hex, None)
-        if data is None:
-            data = self._read_whole(digest)
+        data = self._read_whole(digest)
         return data if (start, stop) == (0, digest.size_bytes) else data[start:stop]
 
     def _read_whole(self, digest: Digest) -> bytes:
-        self._ensure_caps()
+        self._ensure_caps("blob read")
         rd = self._remote_digest(digest)
         if rd is None:
             raise BlobNotFoundError(f"blob {digest} has no known digest on {self!r}", digest=digest)
         if digest.size_bytes <= self.max_batch_bytes:
-            resp = self._call("BatchReadBlobs", "blob read", self._seconds(digest.size_bytes),
-                              lambda t: self._cas.BatchReadBlobs(re_pb.BatchReadBlobsRequest(
-                                  instance_name=self.instance, digests=[rd], digest_function=self.digest_function),
-                                  timeout=t, metadata=self._metadata))
-            answer = resp.responses[0] if resp is not None and resp.responses else None
-            if answer is None or answer.status.code == grpc.StatusCode.NOT_FOUND.value[0]:
+            code, message, data = self._reads.submit(rd, digest.size_bytes)
+            if code == grpc.StatusCode.NOT_FOUND.value[0]:
                 raise BlobNotFoundError(f"blob {digest} is not in {self!r}", digest=digest)
-            if answer.status.code != 0:
-                why = f"status {answer.status.code} {answer.status.message[:200]}"
+            if code != 0:
+                why = f"status {code} {message[:200]}"
                 self.health.failure(f"BatchReadBlobs {why}")
                 raise RemoteCasError(f"BatchReadBlobs on {self.base_url}: {why}", url=self.base_url)
-            data = answer.data
         else:
             name = self._resource(rd, upload=False)
             parts = self._call("ByteStream.Read", "blob read", self._seconds(digest.size_bytes),
@@ -400,7 +418,7 @@ class ReapiCas:
         """The entry stored under ``key`` (64 hex digits), or None. Learns
         the server digests of the blobs the entry names."""
         key_hex = str(key)
-        self._ensure_caps()
+        self._ensure_caps("action-cache read")
         ad = self._action_digest(key_hex)
         result = self._call("GetActionResult", "action-cache read", self.timeout, lambda t: self._ac.GetActionResult(
             re_pb.GetActionResultRequest(instance_name=self.instance, action_digest=ad, inline_stdout=True,
@@ -413,8 +431,6 @@ class ReapiCas:
                 continue
             if self.digest_function != _BLAKE3:
                 self.digests.add(m.group(1), out.digest.hash)
-            if out.contents and len(self._prefetched) < 4096:
-                self._prefetched[m.group(1)] = out.contents  # verified when read
         data = result.stdout_raw
         if not data and result.HasField("stdout_digest"):
             data = self._read_raw(result.stdout_digest)
@@ -437,7 +453,7 @@ class ReapiCas:
         files are the blobs it names (those whose server digest is known)."""
         key_hex = str(key)
         data = bytes(data)
-        self._ensure_caps()
+        self._ensure_caps("action-cache write")
         outputs = []
         for m in _DIGEST_IN_ENTRY.finditer(data):
             digest = Digest.parse(m.group(0).decode("ascii"))
