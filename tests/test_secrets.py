@@ -190,15 +190,16 @@ def _scenario(name, tmp_path, request):
     headers = ["--remote-header", f"X-Api-Token={secret}-literal",
                "--remote-header", "Authorization=@env:ZK_SECRET_TOKEN"]
     if name == "refused":
-        return secret, ["--remote-cache", f"http://{AUTH_USER}:{secret}@127.0.0.1:{_closed_port()}/z"], {}
-    if name == "refused-headers":
-        return secret, ["--remote-cache", f"http://127.0.0.1:{_closed_port()}/z", *headers], header_env
-    if name == "http401":
+        return secret, ["--remote-cache", f"http://{AUTH_USER}:{secret}@127.0.0.1:{_closed_port()}/z", *headers], \
+            header_env
+    if name == "http401":  # Basic from the URL, the password wrong
         server = request.getfixturevalue("nginx_auth")
-        return secret, ["--remote-cache", f"http://{AUTH_USER}:{secret}@127.0.0.1:{server.port}/z"], {}
-    if name == "http401-headers":
+        return secret, ["--remote-cache", f"http://{AUTH_USER}:{secret}@127.0.0.1:{server.port}/z",
+                        "--remote-header", f"X-Api-Token={secret}-literal"], {}
+    if name == "http401-headers":  # the Authorization header wins over the URL's userinfo
         server = request.getfixturevalue("nginx_auth")
-        return secret, ["--remote-cache", f"{server.url}/z", *headers], header_env
+        return secret, ["--remote-cache", f"http://{AUTH_USER}:{secret}-url@127.0.0.1:{server.port}/z", *headers], \
+            header_env
     if name == "http500":
         from fault_server import FaultServer
 
@@ -230,7 +231,7 @@ def _scenario(name, tmp_path, request):
     raise AssertionError(name)
 
 
-SCENARIOS = ["refused", "refused-headers", "http401", "http401-headers", "http500", "tls-untrusted",
+SCENARIOS = ["refused", "http401", "http401-headers", "http500", "tls-untrusted",
              "bad-url-port", "bad-url-scheme", "bad-url-ipv6", "mistyped-flag", "netrc-401", "success"]
 
 
