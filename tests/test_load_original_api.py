@@ -205,3 +205,27 @@ def test_dependency_cycle_is_an_error(tmp_path, state):
     root = make_project(tmp_path / "p", {"BUILD.ts": TARGET % ("a", "")}, manifest=MANIFEST + '[dependencies]\nlib = { path = "../lib" }\n')
     p = first_problem(state, root)
     assert p.kind == "manifest" and p.file == "../lib/zako.toml" and "dependencies form a cycle" in p.message
+
+
+def test_a_package_script_license_is_checked_as_the_manifests(tmp_path, state):
+    root = make_project(tmp_path / "p", {
+        "zako.ts": 'import { newProject } from "zako:package";\n\nnewProject({ license: "MIT OR" });\n',
+        "BUILD.ts": TARGET % ("t", ""),
+    }, manifest=MANIFEST)
+    p = first_problem(state, root)
+    assert (p.kind, p.file, p.line) == ("script-error", "zako.ts", 3)
+    assert p.message == "project license: 'MIT OR' is not an SPDX license expression: expected a license id at the end"
+
+
+def test_manifest_fields_scripts_read_are_in_their_cache_keys(tmp_path, state):
+    root = make_project(tmp_path / "p", {
+        "zako.ts": 'import { project } from "zako:package";\nproject({ description: `${project.license} ${project.authors}` });\n',
+        "BUILD.ts": 'import { target } from "zako:build";\ntarget({ name: "t", kind: "k", attrs: { d: executionContext.project.description } });\n',
+    }, manifest=MANIFEST + 'license = "MIT"\nauthors = ["A <a@b.c>"]\n')
+    assert state.load(root).project["description"] == "MIT A <a@b.c>"
+    assert state.load(root).stats["evaluated"] == 0
+    write_files(tmp_path / "p", {"zako.toml": MANIFEST + 'license = "Apache-2.0"\nauthors = ["A <a@b.c>"]\n'})
+    result = state.load(root)
+    assert result.project["description"] == "Apache-2.0 A <a@b.c>" and result.evaluated == [".", "."]
+    attrs = result.to_json(state.interner)["packages"][0]["targets"][0]["attrs"]
+    assert attrs == {"d": "Apache-2.0 A <a@b.c>"}

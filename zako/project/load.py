@@ -817,6 +817,22 @@ def _merge_project(base: dict, records: list) -> dict:
     return project
 
 
+def _license_problem(project: dict, records: list | None, script: str, root: str) -> Problem | None:
+    """The package script set a license that is no SPDX expression: the
+    check the manifest's own ``license`` gets, at the script's line."""
+    from .manifest import check_spdx_expression
+
+    license_ = project.get("license")
+    if license_ is None:
+        return None
+    err = check_spdx_expression(license_)
+    if err is None:
+        return None
+    rec = next((r for r in records or [] if isinstance(r, dict) and r.get("license") is not None), {})
+    file, line = _parse_location(rec.get("location"))
+    return Problem("script-error", _rel_name(file, root) or script, line, f"project license: {err}", package=".")
+
+
 def _pattern_problem(project: dict, key: str, where: str) -> Problem | None:
     """A malformed glob in the project's ``key`` pattern, as a problem."""
     from .discovery import pattern_matcher
@@ -934,6 +950,9 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
                     ld.cache_store(script, "package", inputs_json, files, payload)
             if payload is not None:
                 project = _merge_project(project, payload.get("project"))
+                bad = _license_problem(project, payload.get("project"), script, ld.root)
+                if bad is not None:
+                    ld.problem(bad)
         # The manifest's (or the package script's) builds select the packages.
         if project.get("builds") is not None:
             bad = _pattern_problem(project, "builds", layout.package_script or manifest.file)
