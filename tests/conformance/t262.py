@@ -17,8 +17,6 @@ import os
 import re
 from pathlib import Path
 
-import yaml
-
 from zako.v8 import Engine
 from zako.v8.context_type import ContextType
 from zako.v8.errors import ModuleLoadError, TranspileError
@@ -80,8 +78,33 @@ class Test:
 
 
 def parse_meta(source: str) -> dict:
+    """The frontmatter keys the runner reads: ``flags``, ``includes``,
+    ``features`` (inline ``[a, b]`` or ``- a`` lists) and ``negative``
+    (``phase``, ``type``). A YAML subset, so no YAML dependency."""
     m = _META.search(source)
-    return (yaml.safe_load(m.group(1)) or {}) if m else {}
+    if not m:
+        return {}
+    out: dict = {}
+    key = None
+    for line in m.group(1).splitlines():
+        top = re.match(r"^([A-Za-z]+):\s*(.*)$", line)
+        if top:
+            key, rest = top.group(1), top.group(2).strip()
+            if rest.startswith("["):
+                out[key] = [x.strip() for x in rest.strip("[]").split(",") if x.strip()]
+            elif key in ("flags", "includes", "features"):
+                out[key] = []
+            elif key == "negative":
+                out[key] = {}
+            continue
+        item = re.match(r"^\s+-\s*(\S+)\s*$", line)
+        if item and isinstance(out.get(key), list):
+            out[key].append(item.group(1))
+            continue
+        field = re.match(r"^\s+(phase|type):\s*(\S+)\s*$", line)
+        if field and key == "negative":
+            out["negative"][field.group(1)] = field.group(2)
+    return out
 
 
 def discover(suite: Path) -> list[Test]:
