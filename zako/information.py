@@ -38,6 +38,12 @@ def information(cache_dir: str) -> dict[str, Any]:
     except importlib.metadata.PackageNotFoundError:
         racer = None
     caps = system_capacities()
+    # The defaults a load uses, read from where they are defined (no second copy to drift).
+    import inspect
+
+    from .global_state import GlobalState
+
+    defaults = {k: v.default for k, v in inspect.signature(GlobalState.__init__).parameters.items()}
     return {
         "zako": __version__,
         "python": f"{platform.python_implementation()} {platform.python_version()}",
@@ -51,8 +57,8 @@ def information(cache_dir: str) -> dict[str, Any]:
             "cpus": caps.get("cpu"),
             "memory_bytes": caps.get("memory"),
             "default_jobs": max(1, os.cpu_count() or 1),
-            "v8_heap_limit_bytes": 256 << 20,
-            "script_timeout_s": 30.0,
+            "v8_heap_limit_bytes": defaults["heap_limit_bytes"],
+            "script_timeout_s": defaults["timeout_s"],
         },
         "cache_dir": cache_dir,
     }
