@@ -8,13 +8,16 @@
   unrelated CA whose client certificate the server must refuse.
 
 Both are session servers, stopped at the end. Like ``nginx_server.py`` they
-skip when nginx (or ``openssl``) is missing, and fail under ``CI=true``.
+skip when nginx is missing, and fail under ``CI=true``.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime
+import hashlib
 import ipaddress
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -32,14 +35,18 @@ AUTH_PASSWORD = "zkCanaryPw-5e7a"
 
 
 def write_htpasswd(path: Path, user: str, password: str) -> None:
-    """One ``user:hash`` line; the hash is SHA-256 crypt from ``openssl passwd -5``
-    (the password goes through stdin, not argv)."""
+    """One ``user:hash`` line: SHA-256 crypt from ``openssl passwd -5`` (the
+    password through stdin, not argv), or, on a machine without the openssl
+    tool, nginx's own salted-SHA-1 ``{SSHA}`` scheme. nginx checks either."""
     openssl = shutil.which("openssl")
-    if openssl is None:
-        require_or_skip("openssl is not installed (needed to hash the htpasswd entry)")
-    out = subprocess.run([openssl, "passwd", "-5", "-stdin"], input=password + "\n", capture_output=True,
-                         text=True, timeout=30, check=True)
-    path.write_text(f"{user}:{out.stdout.strip()}\n")
+    if openssl is not None:
+        out = subprocess.run([openssl, "passwd", "-5", "-stdin"], input=password + "\n", capture_output=True,
+                             text=True, timeout=30, check=True)
+        hashed = out.stdout.strip()
+    else:
+        salt = os.urandom(8)
+        hashed = "{SSHA}" + base64.b64encode(hashlib.sha1(password.encode() + salt).digest() + salt).decode()
+    path.write_text(f"{user}:{hashed}\n")
 
 
 @dataclass
