@@ -314,3 +314,40 @@ def test_rejected_async_dependency_rejects_the_importer(engine, tmp_path):
         "mid.js": "import './fail.js';\n",
         "main.js": "export const result = await import('./mid.js').then(() => 'ok', (e) => e.name);\n",
     }, {"ok": "RangeError"})
+
+
+# --- valid syntax tree-sitter's grammar lacks ------------------------------------------------
+
+
+def test_reexport_with_attributes(engine, tmp_path):
+    agree(engine, tmp_path, {
+        "data.json": '{"a": 1}',
+        "lib.js": "export const v = 2;\n",
+        "re.js": "export { default as data } from './data.json' with { type: 'json' };\n"
+                 "export * from './lib.js' with {};\n",
+        "main.js": "import { data, v } from './re.js';\nexport const result = [data.a, v];\n",
+    }, {"ok": [1, 2]})
+
+
+def test_export_clause_on_the_next_line(engine, tmp_path):
+    agree(engine, tmp_path, {"main.js": "const result = 'r';\nexport\n{ result };\nexport//-\n{//-\n};\n"},
+          {"ok": "r"})
+
+
+@pytest.mark.parametrize("decl", ["function () { return 1; }", "class { static v = 1; }"], ids=["function", "class"])
+def test_default_declaration_then_a_statement_on_its_line(engine, tmp_path, decl):
+    agree(engine, tmp_path, {
+        "dflt.js": f"export let seen = 0;\nexport default {decl} if (true) {{ seen += 1; }}\n",
+        "main.js": "import d, { seen } from './dflt.js';\nexport const result = [typeof d, seen];\n",
+    }, {"ok": ["function", 1]})
+
+
+def test_for_await_using_head(engine, tmp_path):
+    # node 20 has no `using`: the spec's value only
+    write(tmp_path, {"main.js": """
+const log = [];
+const res = (n) => ({ async [Symbol.asyncDispose]() { log.push(n); } });
+for (await using x of [res(1), res(2)]) { log.push('body'); }
+export const result = log;
+"""})
+    assert zako_outcome(engine, tmp_path) == {"ok": ["body", 1, "body", 2]}

@@ -26,7 +26,7 @@ import tree_sitter
 import tree_sitter_typescript
 
 from ..errors import TranspileError
-from . import early_errors
+from . import early_errors, module_repair
 from . import ts_class, ts_enum, ts_erase, ts_namespace, ts_repair, ts_scope
 from .result import ExportEntry, ImportBinding, ModuleRequest, TransformResult
 
@@ -420,7 +420,17 @@ class _Rewriter:
         is_default = any(c.type == "default" for c in kids)
 
         if source is not None:
-            idx = self.request(source, self.attributes(stmt))
+            attributes = self.attributes(stmt)
+            if not attributes:  # the grammar has none on re-exports (see module_repair)
+                try:
+                    found = module_repair.reexport_attributes(self.src, source.end_byte)
+                except ValueError as exc:
+                    raise self.error(source, str(exc)) from None
+                if found is not None:
+                    attributes = found[0]
+                    if attributes and attributes[0][1] != "json":
+                        raise self.error(source, f"unsupported module type {attributes[0][1]!r} (only \"json\" is supported)")
+            idx = self.request(source, attributes)
             self.side_effect_requests.add(idx)  # `export {} from` still evaluates it
             clause = self.child_of_type(stmt, "export_clause")
             ns_export = self.child_of_type(stmt, "namespace_export")
@@ -826,6 +836,12 @@ def rewrite_module(source: str, *, filename: str, typescript: bool) -> Transform
                 repairs = None  # the error is the user's: report it on the original text
             else:
                 tree = repaired
+    if repairs is None and module_repair.needs_repair(tree):
+        # module syntax the grammar lacks (re-export attributes, `export` on
+        # its own line...): kept only if it makes the text parse
+        repairs = module_repair.module_repairs(src, tree, _parse)
+        if repairs is not None:
+            tree = _parse(bytes(repairs.src))
     # A `<` tree-sitter read as a comparison that TypeScript reads as type
     # arguments: blank them and parse again (rare; bounded by the count of `<`).
     for _ in range(src.count(b"<") + 1):
