@@ -84,3 +84,12 @@ def test_new_project_graph(capsys, tmp_path):
                              "file": "rules/cc.rule.ts", "line": 3}]
     assert "toolchains" not in doc
     assert doc["stats"]["scripts"] == 3  # zako.ts, src/app/BUILD.ts, rules/cc.rule.ts
+
+
+def test_new_project_summary_counts_its_rules(capsys, tmp_path):
+    code, out, err = run(capsys, "load", str(NEW_PROJECT), "--cache-dir", str(tmp_path / "c"))
+    assert code == 0, err
+    assert out.splitlines()[:6] == [
+        "Loaded fra.moe:zako_test 1.0.0", "  packages      1", "  targets       1", "  source files  1",
+        "  rules         1", "  cache hits    0/3 scripts (3 evaluated)",
+    ]

@@ -35,6 +35,11 @@ def format_summary(result: LoadResult, *, verbose: bool = False) -> str:
         f"  packages      {s['packages']}",
         f"  targets       {s['targets']}",
         f"  source files  {s['source_files']}",
+        *([f"  rules         {len(result.rules)}"] if result.rules is not None else []),
+        *([f"  toolchains    {len(result.toolchains)}"] if result.toolchains is not None else []),
+        *([f"  dependencies  " + ", ".join(f"@{name} ({len(dep.packages)} packages)"
+                                          for name, dep in sorted(result.dependencies.items()))]
+          if result.dependencies else []),
         f"  cache hits    {s['cache_hits']}/{s['scripts']} scripts ({s['evaluated']} evaluated)",
         f"  wall time     {s['wall_time_s']:.2f} s",
         f"  peak RSS      {format_bytes(s['peak_rss_bytes'])}",
