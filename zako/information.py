@@ -29,7 +29,7 @@ def _v8_version() -> str | None:
 def information(cache_dir: str) -> dict[str, Any]:
     """Everything ``zako information`` prints, as plain data."""
     from . import __version__
-    from ._impl import IMPLEMENTATION, KERNEL_NAMES
+    from ._impl import IMPLEMENTATION, KERNEL_NAMES, PURE_REQUESTED
     from .resource import system_capacities
     from .v8.context_type import BUILTIN_NAMES
 
@@ -51,7 +51,7 @@ def information(cache_dir: str) -> dict[str, Any]:
         "mini_racer": racer,
         "v8": _v8_version(),
         "kernels": {"implementation": IMPLEMENTATION, "names": list(KERNEL_NAMES),
-                    "pure_requested": os.environ.get("ZAKO_PURE", "") != ""},
+                    "pure_requested": PURE_REQUESTED},
         "builtins": ["zako:" + n for n in BUILTIN_NAMES],
         "limits": {
             "cpus": caps.get("cpu"),
