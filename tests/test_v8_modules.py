@@ -240,7 +240,7 @@ def test_imported_function_cannot_add_bindings_through_this(engine, tmp_path):
 
 
 def test_loader_and_transpile_errors_raise_before_running(engine, tmp_path):
-    (tmp_path / "bad.ts").write_text("const a = 1;\nnamespace N {}\n")
+    (tmp_path / "bad.ts").write_text("const a = 1;\nexport = a;\n")  # refused (namespaces now compile)
     (tmp_path / "uses_bad.ts").write_text('import "./bad.ts";\n')
     with pytest.raises(TranspileError) as info:
         engine.execute_module("uses_bad.ts", context_type=ContextType.LIBRARY, loader=ModuleLoader(tmp_path))
