@@ -72,7 +72,6 @@ export const builds = q.builds;
         ('newProject({ version: "one" })', 'newProject(): version "one" is not a semantic version'),
         ('newProject({ authors: ["nobody"] })', 'authors must be an array of "Name <user@host>" strings'),
         ('newProject({ builds: [1] })', "newProject(): builds: a pattern must be an array of non-empty glob strings"),
-        ('newProject({ workspace: [] })', 'newProject(): unknown field "workspace"'),
         ('project({ group: 3 })', "project(): group must be a string, got 3"),
         ('newProject({}).addBuild({ inclde: ["x"] })', 'addBuild(): unknown pattern key "inclde"'),
     ],
@@ -147,3 +146,32 @@ def test_package_builtin_only_in_package_context(engine, tmp_path):
 
     with pytest.raises(ModuleLoadError, match="zako:package is available to package"):
         run(engine, tmp_path, "BUILD.ts", 'import { project } from "zako:package";\nproject();\n', ctx=ContextType.BUILD)
+
+
+def test_the_original_new_project_script_form_loads(engine, tmp_path, caplog):
+    # The calls the original's own tests/new_project script makes: project()
+    # with the manifest's JSON (its "options" and a dropped "workspaces"
+    # field), then project({...}) as a builder.
+    (tmp_path / "zako.json").write_text('{"group": "fra.moe", "artifact": "zako", "version": "1.0.0",'
+                                        ' "options": {"debug": {"type": "boolean", "default": false}},'
+                                        ' "workspaces": ["src/**"]}')
+    with caplog.at_level(logging.WARNING, logger="zako.js"):
+        r = run(engine, tmp_path, "zako.ts", """
+import { project } from "zako:project";
+import def from "./zako.json" with { type: "json" };
+
+project(def as any);
+const myProject = project({ group: "fra.moe", artifact: "zako_test", version: "1.0.0", license: "MIT",
+                            authors: ["MoeGodot <me@kawayi.moe>"], workspaces: ["src/**", "tests/**"] } as any);
+myProject.addBuild("src/**");
+myProject.addRule({ include: ["rules/**/*.ts"], exclude: ["rules/test/*.ts"] });
+""")
+    assert r.exception is None, r.exception
+    (record,) = r.declarations["project"]
+    assert (record["artifact"], record["builds"]) == ("zako_test", {"include": ["src/**"], "exclude": []})
+    assert record["options"] == {"debug": {"type": "boolean", "default": False}}
+    warnings = [rec.getMessage() for rec in caplog.records if rec.name == "zako.js"]
+    assert [w.split(" is ignored")[0] for w in warnings] == [
+        'zako.ts: zako.ts:5: project(): unknown field "workspaces"',
+        'zako.ts: zako.ts:6: project(): unknown field "workspaces"',
+    ]

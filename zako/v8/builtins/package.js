@@ -89,11 +89,19 @@ function apply(options, what) {
     throw new TypeError(`${what} takes an object of fields (${FIELDS.join(", ")}), got ${JSON.stringify(options)}`);
   }
   const next = {};
+  const unknown = [];
   for (const key of Object.keys(options)) {
     if (!FIELDS.includes(key)) {
-      throw new TypeError(`${what}: unknown field ${JSON.stringify(key)} (fields: ${FIELDS.join(", ")})`);
+      unknown.push(key);
+      continue;
     }
     if (options[key] !== undefined) next[key] = check(key, options[key], what);
+  }
+  // As the original (and as zako's manifest): an unknown field is ignored,
+  // loudly -- the original's own scripts pass fields it has since dropped.
+  for (const key of unknown) {
+    const at = host.location();
+    host.log("warn", [`${at ? at + ": " : ""}${what}: unknown field ${JSON.stringify(key)} is ignored (fields: ${FIELDS.join(", ")})`]);
   }
   for (const field of PATTERNS) {
     if (next[field] !== undefined) {
