@@ -211,6 +211,10 @@ def _scenario(name, tmp_path, request):
         server = request.getfixturevalue("nginx_mtls")
         return secret, ["--remote-cache", f"https://{AUTH_USER}:{secret}@127.0.0.1:{server.port}/z", *headers], \
             header_env
+    if name == "grpc-refused":  # the gRPC remote sends headers as metadata: same rules
+        return secret, ["--remote-cache", f"grpc://127.0.0.1:{_closed_port()}/inst", *headers], header_env
+    if name == "grpc-userinfo":  # refused as a usage error, the URL shown masked
+        return secret, ["--remote-cache", f"grpc://{AUTH_USER}:{secret}@127.0.0.1:1/inst"], {}
     if name == "bad-url-port":
         return secret, ["--remote-cache", f"http://{AUTH_USER}:{secret}/x@127.0.0.1:99999999/z"], {}
     if name == "bad-url-scheme":
@@ -232,7 +236,11 @@ def _scenario(name, tmp_path, request):
 
 
 SCENARIOS = ["refused", "http401", "http401-headers", "http500", "tls-untrusted",
-             "bad-url-port", "bad-url-scheme", "bad-url-ipv6", "mistyped-flag", "netrc-401", "success"]
+             "grpc-refused", "grpc-userinfo", "bad-url-port", "bad-url-scheme", "bad-url-ipv6", "mistyped-flag",
+             "netrc-401", "success"]
+
+
+USAGE_ERRORS = ("mistyped-flag", "grpc-userinfo")
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -248,7 +256,7 @@ def test_no_canary_in_anything_a_load_prints_or_writes(name, tree, tmp_path, req
         run = run_zako(["load", tree, "--cache-dir", str(cache), *mode, *files, *args], env)
         texts[f"{mode[0]} stdout"] = run.stdout
         texts[f"{mode[0]} stderr"] = run.stderr
-        if name.startswith("bad-url") or name == "mistyped-flag":
+        if name.startswith("bad-url") or name in USAGE_ERRORS:
             assert run.code == 2, run.stderr
             # one line; argparse adds its usage line before its own
             assert len([x for x in run.stderr.splitlines() if not x.startswith("usage:")]) == 1, run.stderr
@@ -267,5 +275,5 @@ def test_no_canary_in_anything_a_load_prints_or_writes(name, tree, tmp_path, req
 
         assert re.fullmatch(r"0 hits, [1-9]\d* uploads", json.loads(texts["--json stdout"])["stats"]["remote_cache"])
         assert re.search(r"remote cache  [1-9]\d* hits", texts["-v stdout"]), texts["-v stdout"]
-    elif not name.startswith("bad-url") and name != "mistyped-flag":
+    elif not name.startswith("bad-url") and name not in USAGE_ERRORS:
         assert "remote cache" in texts["-v stdout"]  # the failure was reported, just not the secret
