@@ -292,7 +292,7 @@ def racer():
 
 def _value(ctx: MiniRacer, result_code: str) -> str:
     ctx.eval(
-        "var __out = 'pending'; (async () => { const m = {x(l){ this.l = l; }, meta: {url: 't'}};"
+        "var __out = 'pending'; (async () => { const m = {x(l){ this.l = l; }, a(){}, f(){}, meta: {url: 't'}};"
         f"const gen = ({result_code})(Object.create(null))(m); await gen.next(); await gen.next();"
         "__out = JSON.stringify(m.l.v()); })().catch((e) => { __out = 'ERR ' + e; });"
     )
@@ -307,3 +307,13 @@ def test_spliced_type_syntax_keeps_the_value(racer, pair):
     typed = transform(f"{PRELUDE}export const v = {ts};\n", filename="typed.ts")
     assert typed.code.count("\n") == plain.code.count("\n")
     assert _value(racer, typed.code) == _value(racer, plain.code), ts
+
+
+def test_a_syntax_error_v8_finds_names_the_users_file_and_line(tmp_path):
+    # tree-sitter accepts `super()` outside a derived class; V8 does not, and
+    # eval's SyntaxError has no position of its own.
+    (tmp_path / "bad.ts").write_text("export const a: number = 1;\n\nclass A {\n  constructor() { super(); }\n}\n")
+    result = Engine(timeout_s=20.0).execute_module("bad.ts", context_type=ContextType.LIBRARY, loader=ModuleLoader(tmp_path))
+    exc = result.exception
+    assert (exc.name, exc.line) == ("SyntaxError", 4)
+    assert exc.message == "bad.ts:4: 'super' keyword unexpected here"

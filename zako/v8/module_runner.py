@@ -29,6 +29,7 @@ from .errors import ModuleLoadError
 from .loader import LoadedModule, ModuleGraph, ModuleLoader
 from .specifier import ModuleSpecifier, ModuleType
 from .throw_sites import instrument_throws
+from .transpile.ts_locate import locate_syntax_error
 
 __all__ = ["execute_module", "build_script", "link", "DECLARATION_KINDS"]
 
@@ -366,5 +367,6 @@ def execute_module(
     )
     if result.exception is not None:
         result.exception.stack = _fix_line1_columns(result.exception.stack, heads)
+        locate_syntax_error(result.exception, graph.modules)  # eval's SyntaxError has no line: find it
         return _with_fields(result, declarations=_empty_declarations())
     return result
