@@ -123,7 +123,8 @@ def test_code_v8_rejects_is_an_exception_naming_the_module(engine, tmp_path):
     (tmp_path / "main.js").write_text('import "./redeclared.js";\n')
     result = engine.execute_module("main.js", context_type=ContextType.LIBRARY, loader=ModuleLoader(tmp_path))
     assert result.exception.name == "SyntaxError"
-    assert "already been declared (in module redeclared.js)" in result.exception.message
+    assert "already been declared (in module redeclared.js)" in result.exception.exception
+    assert result.exception.message.startswith("redeclared.js:3: ")
 
 
 def test_duplicate_target_names_both_lines(engine, loader):

@@ -351,3 +351,18 @@ for (await using x of [res(1), res(2)]) { log.push('body'); }
 export const result = log;
 """})
     assert zako_outcome(engine, tmp_path) == {"ok": ["body", 1, "body", 2]}
+
+
+def test_import_of_a_module_whose_import_is_missing_rejects(engine, tmp_path):
+    agree(engine, tmp_path, {
+        "dyn.js": "import './gone.js';\nexport const v = 1;\n",
+        "main.js": "export const result = await import('./dyn.js').then(() => 'resolved', () => 'rejected');\n",
+    }, {"ok": "rejected"})
+
+
+def test_import_of_a_module_that_fails_to_link_rejects(engine, tmp_path):
+    agree(engine, tmp_path, {
+        "lib.js": "export const a = 1;\n",
+        "dyn.js": "import { nope } from './lib.js';\nexport const v = nope;\n",
+        "main.js": "export const result = await import('./dyn.js').then(() => 'resolved', (e) => e.name);\n",
+    }, {"ok": "SyntaxError"})

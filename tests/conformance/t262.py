@@ -213,4 +213,4 @@ class Runner:
 def _before_code(exc) -> bool:
     """V8 rejected a module's code while the graph was instantiated (the
     registry evaluates every module's code before running any of them)."""
-    return exc.name == "SyntaxError" and "(in module " in (exc.message or "")
+    return exc.name == "SyntaxError" and "(in module " in (exc.exception or "")

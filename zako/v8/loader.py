@@ -435,25 +435,41 @@ class ModuleLoader:
 
         entry_kind = "json" if spec.url.endswith(".json") else "js"
         add(spec, entry_kind, None if spec.module_type is ModuleType.BUILTIN else context_type)
-        i = 0
-        while i < len(modules):
-            module = modules[i]
-            i += 1
-            if module.transform is None:
-                continue
-            for request in module.transform.requests:
-                try:
-                    module.deps.append(self._load_request(module, request, probes, add))
-                except (ModuleLoadError, TranspileError) as exc:
+        processed: set[int] = set()
+
+        def expand(start: int) -> None:
+            # Breadth first from modules[start]. What an import() asks for
+            # is loaded as a unit, its static imports included: if any of it
+            # cannot load, it is taken back out and that import() rejects
+            # (the rest of the graph still runs).
+            i = start
+            while i < len(modules):
+                module = modules[i]
+                i += 1
+                if module.transform is None or module.index in processed:
+                    continue
+                processed.add(module.index)
+                for request in module.transform.requests:
                     if not request.dynamic:
-                        raise
-                    # import() of a module that cannot load rejects that
-                    # promise only; the rest of the graph still runs.
-                    name = "SyntaxError" if isinstance(exc, TranspileError) else "TypeError"
-                    failed = LoadedModule(len(modules), module.specifier, f"{module.name}:{request.line}",
-                                          "error", None, "", error=(name, str(exc)))
-                    modules.append(failed)
-                    module.deps.append(failed.index)
+                        module.deps.append(self._load_request(module, request, probes, add))
+                        continue
+                    mark, keys = len(modules), dict(by_key)
+                    try:
+                        dep = self._load_request(module, request, probes, add)
+                        expand(mark)
+                    except (ModuleLoadError, TranspileError) as exc:
+                        del modules[mark:]
+                        by_key.clear()
+                        by_key.update(keys)
+                        processed.difference_update([x for x in processed if x >= mark])
+                        name = "SyntaxError" if isinstance(exc, TranspileError) else "TypeError"
+                        failed = LoadedModule(len(modules), module.specifier, f"{module.name}:{request.line}",
+                                              "error", None, "", error=(name, str(exc)))
+                        modules.append(failed)
+                        dep = failed.index
+                    module.deps.append(dep)
+
+        expand(0)
         return ModuleGraph(modules, 0, list(probes.items()))
 
     def _load_request(self, module: LoadedModule, request: Any, probes: dict[str, str], add: Any) -> int:

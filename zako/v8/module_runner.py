@@ -157,11 +157,32 @@ class _Linker:
         return scope
 
 
+def _static_closure(graph: ModuleGraph) -> set[int]:
+    """Modules the entry reaches through static imports (what must link
+    before anything runs); the rest load only through import()."""
+    seen = {graph.entry}
+    todo = [graph.entry]
+    while todo:
+        m = graph.modules[todo.pop()]
+        if m.transform is None:
+            continue
+        for i, r in enumerate(m.transform.requests):
+            dep = m.deps[i]
+            if not r.dynamic and dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return seen
+
+
 def link(graph: ModuleGraph) -> list[dict]:
     """Per module: ``scope`` (import bindings) and ``ns`` (exports), resolved
     to ``[owner module, local name]`` or ``[module, "*"]``. Raises
-    ``ModuleLoadError`` for an import of a name the target does not export."""
+    ``ModuleLoadError`` for an import (or re-export) of a name the target
+    does not export, in the entry's static graph; a module loaded only
+    through import() that fails to link gets ``error`` instead (its
+    evaluation throws that SyntaxError, so the import() rejects)."""
     linker = _Linker(graph)
+    static = _static_closure(graph)
     out = []
     for m in graph.modules:
         if m.kind == "error":
@@ -171,10 +192,17 @@ def link(graph: ModuleGraph) -> list[dict]:
             out.append({"scope": {}, "ns": {"default": [m.index, "default"]}, "deps": [], "requests": []})
             continue
         requests = m.transform.requests
-        linker.check_exports(m)
+        try:
+            linker.check_exports(m)
+            scope = linker.scope(m)
+        except ModuleLoadError as exc:
+            if m.index in static:
+                raise
+            out.append({"scope": {}, "ns": {}, "deps": [], "requests": [], "error": ["SyntaxError", str(exc)]})
+            continue
         out.append(
             {
-                "scope": linker.scope(m),
+                "scope": scope,
                 "ns": linker.namespace(m.index),
                 "deps": [m.deps[i] for i, r in enumerate(requests) if not r.dynamic],
                 "requests": list(m.deps),
@@ -183,13 +211,18 @@ def link(graph: ModuleGraph) -> list[dict]:
     return out
 
 
-def _module_code(m: LoadedModule) -> str:
-    if m.kind == "json":
+def _error_code(name: str, message: str) -> str:
+    return f"(function(){{return async function*(m){{m.x({{}});yield;throw new {name}({json.dumps(message)});}}}})"
+
+
+def _module_code(m: LoadedModule, error: list | None = None) -> str:
+    if error is not None:
+        code = _error_code(*error)
+    elif m.kind == "json":
         value = json.dumps(m.json_value, ensure_ascii=False, separators=(",", ":"))
         code = f'(function(){{return async function*(m){{const v={value};m.x({{"default":()=>v}});yield;m.f();}}}})'
     elif m.kind == "error":
-        name, message = m.error or ("Error", "")
-        code = f"(function(){{return async function*(m){{m.x({{}});yield;throw new {name}({json.dumps(message)});}}}})"
+        code = _error_code(*(m.error or ("Error", "")))
     else:
         code = _with_throw_sites(m.transform.code)
     # sourceURL ends at whitespace: spaces in a path would cut the name short.
@@ -256,9 +289,9 @@ def build_script(
             "scope": ln["scope"],
             "ns": ln["ns"],
         }
-        if m.transform is not None:
+        if m.transform is not None and "error" not in ln:
             heads[m.name] = m.transform.code.index(";yield;") + len(";yield;")
-        code = _module_code(m)
+        code = _module_code(m, ln.get("error"))
         if m.index != graph.entry:
             key = _factory_key(m, code)
             if key in known:
