@@ -247,7 +247,11 @@ _TYPES = st.sampled_from(
     ["number", "any", "unknown", "A.B.C", "Array<number>", "Map<string, Array<A.B>>", "typeof x", "{ a: number }",
      "keyof typeof o", "(a: number) => void", "[number, string?]", "'lit' | 1", "import('./x').T<string>"]
 )
-PRELUDE = "const x = 4; const o = { k: 3 }; const arr = [7]; function f(a) { return a * 2; } function g(a, b) { return [a, b]; }\n"
+PRELUDE = (
+    "const x = 4; const o = { k: 3 }; const arr = [7]; function f(a) { return a * 2; } function g(a, b) { return [a, b]; }\n"
+    "function tag(s, ...v) { return s.raw.join('|') + JSON.stringify(v); } async function af(a) { return [a]; }"
+    " class Box { constructor(v) { this.v = v; } }\n"
+)
 
 
 @st.composite
@@ -256,7 +260,9 @@ def typed_expression(draw, depth=0):
     if depth > 2 or draw(st.booleans()):
         a = draw(_ATOMS)
         return a, a
-    kind = draw(st.sampled_from(["as", "satisfies", "nonnull", "generic", "binary", "paren", "array", "arrow", "cmp"]))
+    kind = draw(
+        st.sampled_from(["as", "satisfies", "nonnull", "generic", "binary", "paren", "array", "arrow", "cmp", "tag", "await", "new"])
+    )
     js, ts = draw(typed_expression(depth + 1))
     t = draw(_TYPES)
     if kind == "as":
@@ -280,6 +286,12 @@ def typed_expression(draw, depth=0):
     # `x < ({ k: 3 })` and `x < [({ k: 3 })]` are beyond tree-sitter-typescript
     # 0.23 even in JavaScript (it reads `<(` as type arguments of an arrow
     # function), so the comparison keeps `<` away from a parenthesis
+    if kind == "tag":
+        return f"tag`a${{{js}}}b`", f"tag<{t}>`a${{{ts}}}b`"
+    if kind == "await":
+        return f"(await af({js}))", f"(await af<{t}, {draw(_TYPES)}>({ts}))"
+    if kind == "new":
+        return f"new Box({js}).v", f"new Box<{t}>({ts}).v"
     return f"(x < 1 + [{js}].length)", f"(x < 1 + [{ts}].length)"
 
 
@@ -300,7 +312,7 @@ def _value(ctx: MiniRacer, result_code: str) -> str:
 
 
 @given(typed_expression())
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("ZAKO_TS_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_spliced_type_syntax_keeps_the_value(racer, pair):
     js, ts = pair
     plain = transform(f"{PRELUDE}export const v = {js};\n", filename="plain.js")
