@@ -20,6 +20,7 @@ Checked (ECMA-262 16.2.1.1 and the static semantics they use):
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import tree_sitter
@@ -145,42 +146,71 @@ def check_module(root: tree_sitter.Node, error: Raise) -> bool:
     return _walk(root, seen, error)
 
 
+_TARGET_FIELD = dict(_ASSIGNMENT_TARGETS)
+# Where the rules below can fire, found in the text: a walk of every node
+# costs as much as the rest of the transform (py-tree-sitter allocates a
+# Python object per node), while these words are few. Each hit is looked up
+# in the tree (a hit in a string or comment finds no such node).
+_TRIGGERS = re.compile(rb"<!--|-->|\bawait\b|\bvar\b|\bnew\b|\bimport\b")
+
+
+def _ancestors(n: tree_sitter.Node):
+    p = n.parent
+    while p is not None:
+        yield p
+        p = p.parent
+
+
 def _walk(root: tree_sitter.Node, lexical: dict[str, tree_sitter.Node], error: Raise) -> bool:
+    src = root.text or b""
+    base = root.start_byte  # the program node starts at its first token
     has_tla = False
-    # (node, inside a function: var stops here, in a function or field: new.target allowed)
-    stack: list[tuple[tree_sitter.Node, bool, bool]] = [(root, False, False)]
-    while stack:
-        n, in_fn, nt_ok = stack.pop()
-        t = n.type
-        if t == "html_comment":
-            raise error(n, "HTML-like comments are not allowed in module code")
-        if t == "meta_property":
-            first = n.children[0].type if n.children else ""
-            if first == "new" and not nt_ok:
-                raise error(n, "new.target is only allowed in functions")
+    for m in _TRIGGERS.finditer(src):
+        word = m.group()
+        n = root.descendant_for_byte_range(base + m.start(), base + m.end())
+        if n is None:
             continue
-        if not in_fn:
-            if t == "await_expression" or (t == "for_in_statement" and any(c.type == "await" for c in n.children)):
+        t = n.type
+        if word in (b"<!--", b"-->"):
+            if t == "html_comment":
+                raise error(n, "HTML-like comments are not allowed in module code")
+            continue
+        parent = n.parent
+        if parent is None:
+            continue
+        pt = parent.type
+        if word == b"new" or word == b"import":
+            if pt != "meta_property":
+                continue
+            if word == b"new":
+                if not any(a.type in _FUNCTIONS or a.type in _FIELD_INITIALIZERS for a in _ancestors(parent)):
+                    raise error(parent, "new.target is only allowed in functions")
+                continue
+            target, holder = parent, parent.parent
+            while holder is not None and holder.type == "parenthesized_expression":
+                target, holder = holder, holder.parent
+            field = _TARGET_FIELD.get(holder.type) if holder is not None else None
+            if field is not None:
+                slot = holder.child_by_field_name(field)
+                if slot is not None and slot.id == target.id:
+                    raise error(parent, "import.meta is not assignable")
+            continue
+        if t != word.decode():  # not the keyword (an identifier, a property name...)
+            continue
+        if any(a.type in _VAR_SCOPES for a in _ancestors(n)):
+            continue  # inside a function or static block: not the module's
+        if word == b"await":
+            if pt in ("await_expression", "for_in_statement"):
                 has_tla = True
-            var_names: list[tree_sitter.Node] = []
-            if t == "variable_declaration":
-                var_names = _declarators(n)
-            elif t == "for_in_statement" and any(c.type == "var" for c in n.children):
-                _pattern_names(n.child_by_field_name("left"), var_names)
-            for v in var_names:
-                if _text(v) in lexical:
-                    raise error(v, f"{_text(v)!r} is declared with var and lexically in this module")
-        for kind, field in _ASSIGNMENT_TARGETS:
-            if t == kind:
-                target = n.child_by_field_name(field)
-                while target is not None and target.type == "parenthesized_expression" and target.named_children:
-                    target = target.named_children[0]
-                if target is not None and target.type == "meta_property":
-                    raise error(target, "import.meta is not assignable")
-        child_fn = in_fn or t in _VAR_SCOPES
-        child_nt = nt_ok or t in _FUNCTIONS or t in _FIELD_INITIALIZERS
-        for c in reversed(n.children):
-            stack.append((c, child_fn, child_nt))
+            continue
+        var_names: list[tree_sitter.Node] = []
+        if pt == "variable_declaration":
+            var_names = _declarators(parent)
+        elif pt == "for_in_statement":
+            _pattern_names(parent.child_by_field_name("left"), var_names)
+        for v in var_names:
+            if _text(v) in lexical:
+                raise error(v, f"{_text(v)!r} is declared with var and lexically in this module")
     return has_tla
 
 
