@@ -6,6 +6,11 @@ cold (every script evaluated, 2 workers) and warm (every script a cache
 hit), with ``trace`` ``off`` (the baseline: the no-op recorder) and ``on``
 (every slice and counter recorded and the JSON written to a file), in the
 same class, so one run shows the ratio.
+
+Measured (1 Dec 2026, in-process with this class's setup, load average
+12-15 on the shared 2-core machine, medians): cold 6.15 s CPU off, 6.35 s
+on (+3%); warm 0.47 s CPU off, 0.57 s on (+20%: about 4,300 events and
+550 KB of JSON per load, ~35 ms of it building and encoding the JSON).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@
 # a venv with the baseline installed, then at CI's venv with HEAD.
 #
 # Inputs (from .ci/run): ROOT, PY, VPY, WORK. Knobs:
-#   ASV_TRACK_FACTOR     failing slow-down factor (default 1.5; see README)
+#   ASV_TRACK_FACTOR     failing slow-down factor (default 2.0; measured noise in README)
 #   ASV_TRACK_BASELINE   a commit to compare against instead of BASELINE's
 #   ASV_TRACK_SELF=1     noise check: the baseline leg installs HEAD's tree
 #                        (same code twice, so every ratio is pure noise)
@@ -22,7 +22,7 @@
 set -euo pipefail
 
 : "${ROOT:?}" "${PY:?}" "${VPY:?}" "${WORK:?}"
-FACTOR=${ASV_TRACK_FACTOR:-1.5}
+FACTOR=${ASV_TRACK_FACTOR:-2.0}
 OUT=${ASV_TRACK_OUT:-$ROOT/.asv/track}
 ASV="$(dirname "$VPY")/asv"
 T0=$(date +%s)
@@ -31,7 +31,7 @@ T0=$(date +%s)
 # realm engine, a cold module transform, the pool's own overhead, a local
 # CAS read, and a 1,000-package load cold and warm with 2 workers.
 SUBSET=(
-    '^bench_interner\.InternerTime\.time_get_or_intern_hits\('"'"'cython'"'"'\)$'
+    '^bench_interner\.InternerTime\.time_intern_many\('"'"'cython'"'"'\)$'
     '^bench_path\.NormalizeTime\.time_normalize_many\('"'"'cython'"'"'\)$'
     '^bench_resource\.LedgerAcquireRelease\.time_cpu1\('"'"'cython'"'"'\)$'
     '^bench_v8\.FreshEvaluation\.time_evaluate_50_lines\('"'"'engine-realm'"'"'\)$'
@@ -123,8 +123,30 @@ set -e
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 TABLE="$T/compare.txt"
-"$ASV" compare --config "$CONF" --machine ci --factor "$FACTOR" --split "$BASE" "$HEAD" | tee "$TABLE"
-worse=$(grep -E '^\| *[+!] *\|' "$TABLE" || true)
+compare() {
+    "$ASV" compare --config "$CONF" --machine ci --factor "$FACTOR" --split "$BASE" "$HEAD" > "$TABLE"
+    # The parameters outside the subset are rows of n/a on both sides: left out.
+    grep -v -E '\| +n/a +\| +n/a +\|' "$TABLE" || true
+    worse=$(grep -E '^\| *[+!] *\|' "$TABLE" || true)
+}
+compare
+if [ -n "$worse" ]; then
+    # A burst of load from elsewhere can land on one leg only: the flagged
+    # benchmarks run once more on both sides, samples appended, and only
+    # what is still slower fails the step.
+    AGAIN=()
+    while IFS= read -r name; do
+        AGAIN+=(-b "$("$PY" -c 'import re, sys; print("^" + re.escape(sys.argv[1]) + "$")' "$name")")
+    done < <(echo "$worse" | awk -F'|' '{gsub(/^ +| +$/, "", $6); print $6}')
+    echo "asv tracking: confirming ${#AGAIN[@]} flagged row(s) with a second run of each leg"
+    REGEX=("${AGAIN[@]}")
+    set +e
+    run_leg "$VENV_BASE" "$BASE" -a processes=1 --append-samples
+    run_leg "$VENV_HEAD" "$HEAD" -a processes=1 --append-samples
+    set -e
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+    compare
+fi
 
 "$ASV" publish --config "$CONF" >/dev/null
 echo "asv HTML (graphs per benchmark over the commits measured): $OUT/html/index.html"
