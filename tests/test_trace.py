@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from nginx_server import nginx_server  # noqa: F401  (pytest fixture)
 from zako import trace
 from zako.cli import main
 from zako.global_state import GlobalState
@@ -131,6 +132,28 @@ def test_library_loads_can_be_traced_too(tmp_path):
     events = json.loads((tmp_path / "t.json").read_text())["traceEvents"]
     assert trace.validate_events(events) == []
     assert len([e for e in events if e.get("cat") == "eval"]) == 25
+
+
+def test_remote_requests_are_slices_of_the_thread_that_made_them(tmp_path, nginx_server):  # noqa: F811
+    import uuid
+
+    from zako.devtools import gentree
+
+    tree = tmp_path / "tree"
+    gentree.generate(str(tree), 6, libraries=2)
+    url = f"{nginx_server.url}/{uuid.uuid4().hex}"
+    out = tmp_path / "t.json"
+    assert main(["load", str(tree), "--cache-dir", str(tmp_path / "c1"), "--remote-cache", url, "-q"]) == 0
+    # A second machine: empty local cache, every result from the remote.
+    assert main(["load", str(tree), "--cache-dir", str(tmp_path / "c2"), "--remote-cache", url, "-q",
+                 "--trace", str(out)]) == 0
+    events = json.loads(out.read_text())["traceEvents"]
+    assert trace.validate_events(events) == []
+    remote = [e for e in events if e.get("cat") == "remote"]
+    assert remote and all(e["ph"] == "X" and e["name"].split()[0] in ("GET", "HEAD", "PUT") for e in remote)
+    assert any(e["name"] == "GET action-cache read" for e in remote)
+    assert all(e["args"]["path"].startswith(("/ac/", "/cas/")) for e in remote)
+    assert not [e for e in events if e.get("cat") == "eval"]  # all hits
 
 
 # --- the checker itself ------------------------------------------------------
