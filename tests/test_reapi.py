@@ -215,3 +215,33 @@ def test_concurrent_reads_and_writes_leave_in_batches(cas, buildgrid, tmp_path):
     # Each call carried several blobs (the exact split depends on timing).
     assert cas._writes.calls < len(blobs) and reader._reads.calls < len(blobs)
     reader.close()
+
+
+def test_threads_meeting_a_black_hole_together_wait_one_deadline_not_one_each():
+    import threading
+    import time
+
+    from buildgrid_server import BlackHole
+
+    with BlackHole() as hole:
+        health = CacheHealth("remote cache X", max_failures=3)
+        cas = ReapiCas(hole.url, timeout=1.0, health=health)
+        errors = []
+
+        def lookup(i):
+            try:
+                cas.ac_get("%064x" % i)
+            except RemoteCasError as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=lookup, args=(i,)) for i in range(16)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - t0
+        cas.close()
+    assert len(errors) == 16
+    assert elapsed < 1.0 * 3, elapsed  # 16 deadlines in a row would be 16 s
+    assert health.failures == 1 and health.skipped_counts == {"action-cache read": 15}

@@ -133,13 +133,14 @@ def test_status_codes(fault, expect, buildgrid, local, tree, tmp_path):  # noqa:
 
 
 def test_server_killed_mid_cold_load(buildgrid, local, tree, tmp_path):  # noqa: F811
+    # The first failure is a call cut in flight (CANCELLED) or refused (UNAVAILABLE), by timing.
     with ReapiProxy(buildgrid.target, "kill_after", kill_after=6) as proxy:
-        check_one_warning(local, tree, str(tmp_path / "c"), proxy.url, "UNAVAILABLE")
+        check_one_warning(local, tree, str(tmp_path / "c"), proxy.url, "switched off for the rest of this load")
 
 
 def test_server_killed_mid_warm_load(filled, local, tree, tmp_path):
     with ReapiProxy(filled.target, "kill_after", kill_after=4) as proxy:
-        check_one_warning(local, tree, str(tmp_path / "c"), proxy.url, "UNAVAILABLE")
+        check_one_warning(local, tree, str(tmp_path / "c"), proxy.url, "switched off for the rest of this load")
 
 
 def test_tampered_blobs_are_misses_with_one_warning(filled, local, tree, tmp_path):

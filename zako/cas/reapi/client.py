@@ -32,6 +32,7 @@ import os
 import re
 import ssl
 import threading
+import time
 import uuid
 from typing import BinaryIO
 
@@ -135,6 +136,7 @@ class ReapiCas:
         self._bytestream = bs_grpc.ByteStreamStub(self._channel)
         self._caps_lock = threading.Lock()
         self.digest_function: int | None = None
+        self._caps_failed_at = float("-inf")
         self.max_batch_bytes = _MAX_MESSAGE - _FRAMING
         # Concurrent one-blob reads and writes leave together in batch calls.
         self._reads = Batcher(self._send_reads, max_bytes=self.max_batch_bytes)
@@ -177,6 +179,9 @@ class ReapiCas:
                 self.health.success()
                 return None
             raise self._failed(what, exc, seconds) from None
+        except RemoteDisabledError:
+            self.health.skipped(kind, n)
+            raise
         except RemoteCasError:
             raise
         self.health.success()
@@ -195,12 +200,22 @@ class ReapiCas:
         return err
 
     def _capabilities(self, seconds: float) -> None:
+        entered = time.monotonic()
         with self._caps_lock:
             if self.digest_function is not None:
                 return
-            caps = self._caps_stub.GetCapabilities(
-                re_pb.GetCapabilitiesRequest(instance_name=self.instance), timeout=seconds,
-                metadata=self._metadata).cache_capabilities
+            if self._caps_failed_at >= entered:
+                # It failed while this call waited for the lock: asking again
+                # would only add one more deadline per waiting thread.
+                raise RemoteDisabledError(f"GetCapabilities on {self.base_url} not sent: it just failed",
+                                          url=self.base_url)
+            try:
+                caps = self._caps_stub.GetCapabilities(
+                    re_pb.GetCapabilitiesRequest(instance_name=self.instance), timeout=seconds,
+                    metadata=self._metadata).cache_capabilities
+            except grpc.RpcError:
+                self._caps_failed_at = time.monotonic()
+                raise
             offered = set(caps.digest_functions) or {_SHA256}  # servers before v2.1 name none: SHA-256
             if _BLAKE3 in offered:
                 function = _BLAKE3
