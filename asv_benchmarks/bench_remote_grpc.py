@@ -99,7 +99,9 @@ class WarmLoad(_GrpcBench):
         super().setup(paths, mode)
         self.warm = paths["warm"]
         if self.url is not None:
-            self._load(tempfile.mkdtemp(dir=self.tmp))  # machine 1 fills the server
+            result = self._load(tempfile.mkdtemp(dir=self.tmp))  # machine 1 fills the server
+            if "uploads" not in result.stats["remote_cache"]:  # a remote that failed says why instead
+                raise RuntimeError(f"filling buildgrid failed: {result.stats['remote_cache']}")
 
     def time_load(self, paths, mode):
         if mode == "local":
