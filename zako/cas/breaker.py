@@ -119,32 +119,49 @@ class CacheHealth:
 
     def failure(self, what: str) -> bool:
         """Record a failed request (``what`` says which and why); True if this
-        one opened the breaker."""
+        one opened the breaker.
+
+        A failure reported after :meth:`end_load` and before the next
+        :meth:`acquire`/:meth:`allow` belongs to a request of the load that
+        ended (still in flight when its flush stopped waiting): that load's
+        warning is already out, so it is logged at DEBUG only instead of
+        starting an episode whose warning would follow the first one."""
         what = redact_text(what)
         with self._lock:
-            self._new_episode_if_ended()
-            self.failures += 1
-            self.last_failure = what
-            if self.first_failure is None:
-                self.first_failure = what
-            self._probe_until = 0.0
-            if self.open:
-                return False
-            if not self._streak:
-                self._streak_first = what
-            self._streak += 1
-            if self._streak >= self.max_failures:
-                self.open = True
-                # The first of the run names the cause; later ones are often
-                # its echo (a closed connection after a cut-short body).
-                self.reason = f"{self._streak} requests in a row failed, the first: {self._streak_first}"
-                return True
+            late = self._ended
+            opened = False if late else self._record_failure(what)
+        if late:
+            self._log.debug("remote failure after its load ended: %s", what)
             return False
+        return opened
+
+    def _record_failure(self, what: str) -> bool:
+        self.failures += 1
+        self.last_failure = what
+        if self.first_failure is None:
+            self.first_failure = what
+        self._probe_until = 0.0
+        if self.open:
+            return False
+        if not self._streak:
+            self._streak_first = what
+        self._streak += 1
+        if self._streak >= self.max_failures:
+            self.open = True
+            # The first of the run names the cause; later ones are often
+            # its echo (a closed connection after a cut-short body).
+            self.reason = f"{self._streak} requests in a row failed, the first: {self._streak_first}"
+            return True
+        return False
 
     def skipped(self, kind: str, n: int = 1) -> None:
-        """Count ``n`` remote operations of ``kind`` (e.g. ``"cas upload"``) not made."""
+        """Count ``n`` remote operations of ``kind`` (e.g. ``"cas upload"``) not
+        made. Like a late :meth:`failure`, a skip reported after
+        :meth:`end_load` (an upload its flush dropped while closing) belongs to
+        the load that ended and is not counted."""
         with self._lock:
-            self._new_episode_if_ended()
+            if self._ended:
+                return
             self.skipped_counts[kind] = self.skipped_counts.get(kind, 0) + n
 
     # --- local repairs ----------------------------------------------------------

@@ -241,13 +241,24 @@ def _has_client_cert(context: ssl.SSLContext) -> bool:
     return bool(getattr(context, "zako_client_cert", False))
 
 
+# OpenSSL verify codes that mean "signed by a CA you do not trust".
+_UNTRUSTED_ISSUER = frozenset({2, 18, 19, 20, 21})
+
+
 def _describe(exc: BaseException) -> str:
-    """One line for a transport failure; TLS verification failures say what to do."""
+    """One line for a transport failure; TLS failures say what to do."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return (f"TLS: the server's certificate is not trusted ({exc.verify_message or exc.reason}); "
-                "give its CA with --remote-ca")
+        detail = exc.verify_message or exc.reason
+        if exc.verify_code in _UNTRUSTED_ISSUER:
+            return f"TLS: the server's certificate is not trusted ({detail}); give its CA with --remote-ca"
+        return f"TLS: the server's certificate was refused ({detail})"
     if isinstance(exc, ssl.SSLError):
-        return f"TLS: {exc.reason or exc}"
+        reason = str(exc.reason or exc)
+        if "CERTIFICATE_REQUIRED" in reason:
+            return "TLS: the server requires a client certificate (--remote-client-cert)"
+        if reason.endswith(("ALERT_UNKNOWN_CA", "ALERT_BAD_CERTIFICATE", "ALERT_CERTIFICATE_UNKNOWN")):
+            return f"TLS: the server refused the client certificate ({reason})"
+        return f"TLS: {reason}"
     return str(exc)
 
 
@@ -430,9 +441,12 @@ class HttpCas:
                     else " (credentials required: user:password@ in the URL, ~/.netrc or --remote-header)")
         if status == 403:
             return " (forbidden)"
-        if status in (400, 495, 496) and self.base_url.startswith("https:") and not self._client_cert:
-            # nginx answers a TLS client that sent no certificate this way.
-            return " (the server may require a client certificate: --remote-client-cert)"
+        if status in (400, 495, 496) and self.base_url.startswith("https:"):
+            # nginx answers a TLS client that sent no certificate, or one it
+            # does not accept, with an HTTP error rather than a TLS alert.
+            if not self._client_cert:
+                return " (the server may require a client certificate: --remote-client-cert)"
+            return " (the server may have refused the client certificate)"
         return ""
 
     def _open(self, method: str, path: str, body=None, headers: dict | None = None, *,
