@@ -427,3 +427,14 @@ def test_any_mix_of_typescript_keeps_lines_and_runs(cases):
     result = transform(src + "\nexport const done = 1;", filename="mix.ts")
     assert len(body_lines(result)) == src.count("\n") + 2
     assert run_body(result)["done"] == 1
+
+
+def test_javascript_that_tree_sitter_misreads_still_runs():
+    # tree-sitter-typescript 0.23 cannot parse these valid JavaScript forms;
+    # the transform repairs them before parsing (ts_repair) and emits the original text.
+    src = (
+        "class A { accessor = 1; abstract = 2 }\n"
+        "const a = new A();\n"
+        "export const v = [a.accessor, a.abstract, String.raw`\\u${1}\\xZ`];"
+    )
+    assert run_body(transform(src, filename="j.js"))["v"] == [1, 2, "\\u1\\xZ"]

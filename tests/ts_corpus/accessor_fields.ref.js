@@ -10,6 +10,7 @@ export class Acc {
   #plain_accessor_storage;
   get plain() { return this.#plain_accessor_storage; }
   set plain(value) { this.#plain_accessor_storage = value; }
+  accessor = "a field named accessor";
   bump() { Acc.count++; return ++this.x; }
 }
 const a = new Acc();

@@ -2,6 +2,7 @@ export class Acc {
   accessor x = 1;
   static accessor count = 0;
   accessor plain: string | undefined;
+  accessor = "a field named accessor";
   bump() { Acc.count++; return ++this.x; }
 }
 const a = new Acc();

@@ -6,5 +6,10 @@ function run() {
   log.push("body");
   return log.length;
 }
+async function runAsync() {
+  await using c: AsyncDisposable = { async [Symbol.asyncDispose]() { log.push("async dispose c"); } };
+  log.push("async body");
+}
 export const n = run();
+await runAsync();
 export const events = log;

@@ -826,8 +826,8 @@ def rewrite_module(source: str, *, filename: str, typescript: bool) -> Transform
     src = source.encode("utf-8", "surrogatepass")
     tree = _parse(src)
     repairs = None
-    if typescript and ts_repair.needs_repairs(src, tree):
-        repairs = ts_repair.lexical_repairs(src, tree, _parser().parse)
+    if tree.root_node.has_error or (typescript and ts_repair.needs_repairs(src, tree)):
+        repairs = ts_repair.lexical_repairs(src, tree, _parser().parse, typescript)
         if repairs is not None:
             repaired = _parse(bytes(repairs.src))
             if repairs.imports and ts_repair.undo_value_imports(repairs, repaired, src):

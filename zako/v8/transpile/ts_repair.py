@@ -13,7 +13,7 @@ Two kinds:
 - ``lexical_repairs``: only when a parse has errors; each pattern is a known
   grammar gap (``accessor`` fields, ``using x: T``, variance ``in``/``out``,
   ``export type *``, ``import("m").T<A>`` in types, members named
-  ``abstract``, invalid escapes in tagged templates).
+  ``abstract`` or ``accessor``, invalid escapes in tagged templates).
 - ``generic_call_span``: a ``<`` that tree-sitter read as a comparison but
   TypeScript reads as type arguments of a call or tagged template
   (``g(await f<A, B>(x))``, ``` tag<T>`x` ```, ``f<typeof import("./x")>(1)``).
@@ -32,12 +32,12 @@ _BLANK = bytes(c if c in b"\r\n" else 0x20 for c in range(256))
 # `accessor` before a member name on the same line (a field named `accessor`
 # is followed by `=`, `;`, `(`, `?`, `:` or a line break instead).
 _ACCESSOR = re.compile(rb"(?<![\w$.#])accessor[ \t]+(?=[#\w$\[\"'])")
-_USING = re.compile(rb"(?<![\w$.#])using([ \t]+)(?=[\w$]+[ \t]*[:=])")
+_USING = re.compile(rb"(?<![\w$.#])(?:await[ \t]+)?using[ \t]+(?=[\w$]+[ \t]*[:=])")
 _VARIANCE = re.compile(rb"(?<=[<,])(\s*)((?:in[ \t]+out|in|out)[ \t]+)(?=[\w$]+\s*(?:[,>=]|extends\b))")
 _EXPORT_TYPE_STAR = re.compile(rb"export\s+type\s+\*(?:\s+as\s+[\w$]+)?\s+from\s*(?:\"[^\"\n]*\"|'[^'\n]*')[ \t]*;?")
 _IMPORT_TYPE_ARGS = re.compile(rb"import\s*\(\s*(?:\"[^\"\n]*\"|'[^'\n]*')\s*\)(?:\s*\.\s*[\w$]+)+\s*(?=<)")
 _IMPORT_CALL = re.compile(rb"(?<![\w$.])import[ \t]*\([ \t]*(?:\"[^\"\n]*\"|'[^'\n]*')[ \t]*\)")
-_ABSTRACT_NAME = re.compile(rb"(?<![\w$.#])abstract(?=\s*[?:=;(,}])")
+_ABSTRACT_NAME = re.compile(rb"(?<![\w$.#])(?:abstract|accessor)(?=\s*[?:=;(,}])")
 _LT = re.compile(rb"[\w$)\]][ \t]*<(?![<=])")
 _BAD_ESCAPE = re.compile(rb"\\(?:u(?![0-9A-Fa-f]{4}|\{[0-9A-Fa-f]+\})|x(?![0-9A-Fa-f]{2}))")
 
@@ -112,11 +112,15 @@ def needs_repairs(src: bytes, tree: tree_sitter.Tree) -> bool:
     return tree.root_node.has_error or (b"import" in src and _IMPORT_TYPE_ARGS.search(src) is not None)
 
 
-def lexical_repairs(src: bytes, tree: tree_sitter.Tree, parse: "callable") -> Repairs | None:
+def lexical_repairs(src: bytes, tree: tree_sitter.Tree, parse: "callable", typescript: bool = True) -> Repairs | None:
     """Repairs for the grammar gaps listed in the module docstring, or None
-    when no pattern matches (the parse error is the user's)."""
+    when no pattern matches (the parse error is the user's). JavaScript
+    gets only the two that are JavaScript too (fields named ``abstract`` /
+    ``accessor``, invalid escapes in tagged templates)."""
     r = Repairs(src)
     found = False
+    if not typescript:
+        return _javascript_repairs(r, src, tree)
     # `import("m")` in a type becomes an identifier of the same length, which
     # every type form accepts (`import("m").T<A>[]`); a real import() call
     # that got swapped is put back by `undo_value_imports`
@@ -146,16 +150,20 @@ def lexical_repairs(src: bytes, tree: tree_sitter.Tree, parse: "callable") -> Re
             found = True
     for m in _USING.finditer(src):
         if not _skip(tree, m.start()):
-            r.swap(m.start(), b"let  ")
+            r.swap(m.start(), b"let".ljust(m.end() - m.start()))  # `await using` too
             r.using.append(m.start())
             found = True
     for m in _VARIANCE.finditer(src):
         if not _skip(tree, m.start()):
             r.blank(m.start(2), m.end(2))
             found = True
+    return _javascript_repairs(r, src, tree, found)
+
+
+def _javascript_repairs(r: Repairs, src: bytes, tree: tree_sitter.Tree, found: bool = False) -> Repairs | None:
     for m in _ABSTRACT_NAME.finditer(src):
         if not _skip(tree, m.start()):
-            r.swap(m.start(), b"_bstract")
+            r.swap(m.start(), b"_" + m.group()[1:])
             found = True
     for m in _BAD_ESCAPE.finditer(src):
         node = tree.root_node.descendant_for_byte_range(m.start(), m.end())
