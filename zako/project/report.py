@@ -47,7 +47,10 @@ def format_summary(result: LoadResult, *, verbose: bool = False) -> str:
         f"  peak V8 heap  {format_bytes(s['peak_v8_heap_bytes']) if s['evaluated'] else 'n/a (nothing evaluated)'}",
     ]
     if s.get("remote_cache"):
-        lines.append(f"  remote cache  {s['remote_cache']}")
+        from ..cas.redact import redact_text
+
+        # Already redacted where it was built; the summary is where a leak would show.
+        lines.append(f"  remote cache  {redact_text(s['remote_cache'])}")
     if verbose:
         lines.append(f"  jobs          {s.get('jobs')}")
         lines.append(f"  files hashed  {s.get('files_hashed')}")
@@ -72,8 +75,11 @@ def stats_document(result: LoadResult, state: Any) -> dict[str, Any]:
     ac = getattr(state, "action_cache", None)
     remote = None
     if getattr(ac, "remote", None) is not None:
-        remote = {"url": getattr(state, "remote_cache", None), "hits": s.get("remote_hits"),
-                  "uploads": getattr(ac, "remote_puts", None), "error": getattr(ac, "remote_error", None) or None}
+        from ..cas.redact import redact_text, redact_url
+
+        url, error = getattr(state, "remote_cache", None), getattr(ac, "remote_error", None)
+        remote = {"url": redact_url(url) if url else None, "hits": s.get("remote_hits"),
+                  "uploads": getattr(ac, "remote_puts", None), "error": redact_text(error) if error else None}
     cpu = os.times()
     memory = state.memory_report() if state is not None else {}
     return {
