@@ -100,8 +100,7 @@ CONFIG = """\
 server:
   - !channel
     address: "127.0.0.1:{port}"
-    insecure-mode: true
-# More than a load has calls in flight (64 lookups, 32 uploads): a full pool
+{channel_security}# More than a load has calls in flight (64 lookups, 32 uploads): a full pool
 # answers RESOURCE_EXHAUSTED.
 thread-pool-size: 128
 storages:
@@ -130,6 +129,7 @@ class Buildgrid:
     proc: subprocess.Popen
     port: int
     workdir: str
+    tls: bool = False
 
     @property
     def target(self) -> str:
@@ -137,7 +137,7 @@ class Buildgrid:
 
     @property
     def url(self) -> str:
-        return f"grpc://{self.target}/{INSTANCE}"
+        return f"{'grpcs' if self.tls else 'grpc'}://{self.target}/{INSTANCE}"
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -149,11 +149,12 @@ class Buildgrid:
                 self.proc.wait()
 
 
-def _answers(target: str) -> bool:
+def _answers(target: str, credentials=None) -> bool:
     from zako.cas.reapi.protos import remote_execution_pb2 as re_pb
     from zako.cas.reapi.protos import remote_execution_pb2_grpc as re_grpc
 
-    with grpc.insecure_channel(target) as channel:
+    channel = grpc.secure_channel(target, credentials) if credentials else grpc.insecure_channel(target)
+    with channel:
         try:
             re_grpc.CapabilitiesStub(channel).GetCapabilities(
                 re_pb.GetCapabilitiesRequest(instance_name=INSTANCE), timeout=2)
@@ -162,9 +163,11 @@ def _answers(target: str) -> bool:
             return False
 
 
-def start_buildgrid(workdir: str, build: bool = True) -> Buildgrid:
+def start_buildgrid(workdir: str, build: bool = True, *, tls=None) -> Buildgrid:
     """A buildgrid on a free loopback port with disk storage under ``workdir``;
-    :class:`BuildgridUnavailable` says why not."""
+    :class:`BuildgridUnavailable` says why not. ``tls`` (PEM paths
+    ``server_key``, ``server_cert``, ``ca``, ``client_cert``, ``client_key``):
+    TLS only, client certificates signed by ``ca`` required."""
     if grpc is None:
         _unavailable("the zako[grpc] extra (grpcio) is not installed")
     command = bgd_command(build)
@@ -173,12 +176,25 @@ def start_buildgrid(workdir: str, build: bool = True) -> Buildgrid:
     port = free_port()
     config = os.path.join(workdir, "buildgrid.yml")
     with open(config, "w") as f:
-        f.write(CONFIG.format(port=port, storage=storage, instance=INSTANCE))
+        if tls is None:
+            security = "    insecure-mode: true\n"
+        else:
+            security = ("    insecure-mode: false\n    credentials:\n"
+                        f"      tls-server-key: {tls['server_key']}\n"
+                        f"      tls-server-cert: {tls['server_cert']}\n"
+                        f"      tls-client-certs: {tls['ca']}\n")
+        f.write(CONFIG.format(port=port, storage=storage, instance=INSTANCE, channel_security=security))
     log = open(os.path.join(workdir, "buildgrid.log"), "wb")
     proc = subprocess.Popen([*command, "server", "start", config], stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     log.close()
-    server = Buildgrid(proc, port, workdir)
+    server = Buildgrid(proc, port, workdir, tls=tls is not None)
+    credentials = None
+    if tls is not None:
+        def pem(key):
+            with open(tls[key], "rb") as f:
+                return f.read()
+        credentials = grpc.ssl_channel_credentials(pem("ca"), pem("client_key"), pem("client_cert"))
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -186,7 +202,7 @@ def start_buildgrid(workdir: str, build: bool = True) -> Buildgrid:
         with socket.socket() as s:
             s.settimeout(0.5)
             listening = s.connect_ex(("127.0.0.1", port)) == 0
-        if listening and _answers(server.target):
+        if listening and _answers(server.target, credentials):
             return server
         time.sleep(0.3)
     server.stop()

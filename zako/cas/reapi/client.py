@@ -108,6 +108,8 @@ class ReapiCas:
         target = parse_grpc_url(url)
         if not timeout > 0:
             raise ValueError(f"ReapiCas timeout must be > 0, got {timeout!r}")
+        if bool(client_cert) != bool(client_key):
+            raise ValueError("--remote-client-cert and --remote-client-key go together (mutual TLS needs both)")
         self.base_url = target.shown
         self.instance = target.instance
         self.timeout = float(timeout)
