@@ -149,3 +149,12 @@ def test_tampered_blobs_are_misses_with_one_warning(filled, local, tree, tmp_pat
     # Every result blob came back damaged (or was not asked for once the
     # breaker opened): each script was evaluated here instead.
     assert doc["stats"]["evaluated"] == N + 1
+
+
+def test_header_values_never_appear_in_what_a_failing_load_prints(local, tree, tmp_path):
+    canary = "canary-s3cr3t-7f3a"
+    url = f"grpc://127.0.0.1:{free_port()}/{INSTANCE}"
+    code, doc, err, _ = zako_load(tree, str(tmp_path / "c"), "--remote-cache", url, "--remote-timeout", "1",
+                                  "--remote-header", f"Authorization=Bearer {canary}", "-v")
+    assert code == 0 and len(warnings_in(err)) == 1, err
+    assert canary not in err and canary not in json.dumps(doc)
