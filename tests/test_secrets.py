@@ -94,6 +94,18 @@ def test_registered_secrets_are_scrubbed_in_every_common_form():
     assert CANARY not in out and basic not in out
 
 
+def test_what_registration_scrubs_from_free_text():
+    from zako.cas.redact import register_header_value
+
+    register_url_secrets(f"https://alice:{CANARY}@h/")  # a user beside a password is a name
+    register_url_secrets("https://tok3nAsUser@h/")  # a user alone may be a token
+    register_header_value("Authorization", f"Bearer {CANARY}b")
+    register_header_value("X-Instance", "main")  # short, not a secret by name: stays readable
+    register_header_value("X-Custom", CANARY + "c")  # long and opaque: masked
+    out = redact_text(f"alice main {CANARY} tok3nAsUser {CANARY}b {CANARY}c")
+    assert out == "alice main *** *** *** ***"
+
+
 def test_short_secrets_are_not_text_scrubbed():
     register_secret("ab")
     assert redact_text("a tab and a cab") == "a tab and a cab"

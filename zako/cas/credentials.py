@@ -27,7 +27,7 @@ import ssl
 from collections.abc import Iterable, Mapping
 
 from .errors import RemoteConfigError
-from .redact import register_secret
+from .redact import register_header_value, register_secret
 
 __all__ = ["parse_remote_headers", "basic_authorization", "netrc_credentials", "netrc_path", "tls_context"]
 
@@ -72,7 +72,7 @@ def parse_remote_headers(specs: Iterable[str] | None,
             value = env[var]
         if "\r" in value or "\n" in value or "\0" in value:
             raise RemoteConfigError(f"--remote-header {name}: the value contains a line break or NUL")
-        register_secret(value)
+        register_header_value(name, value)
         out[name] = value
     return out
 

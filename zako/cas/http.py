@@ -51,7 +51,7 @@ from .digest import CHUNK_BYTES, Digest
 from .errors import (BlobNotFoundError, DigestMismatchError, RemoteCasError, RemoteConfigError,
                      RemoteDisabledError, RemoteTimeoutError)
 from .reader import BlobReader
-from .redact import redact_url, register_secret, register_url_secrets
+from .redact import redact_url, register_header_value, register_url_secrets
 
 __all__ = ["HttpCas", "ActionCache", "DEFAULT_TIMEOUT_S"]
 
@@ -363,8 +363,8 @@ class HttpCas:
     @staticmethod
     def _auth_headers(parts, headers: Mapping[str, str] | None, use_netrc: bool) -> dict[str, str]:
         given = {str(k): str(v) for k, v in (headers or {}).items()}
-        for value in given.values():
-            register_secret(value)
+        for name, value in given.items():
+            register_header_value(name, value)
         if any(k.lower() == "authorization" for k in given):
             return given
         auth: str | None = None

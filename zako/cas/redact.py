@@ -42,6 +42,7 @@ __all__ = [
     "is_sensitive_header",
     "register_secret",
     "register_url_secrets",
+    "register_header_value",
     "forget_secrets",
     "RedactingFormatter",
 ]
@@ -167,18 +168,44 @@ def register_secret(value: object) -> None:
 
 def register_url_secrets(url: object) -> None:
     """Register the userinfo of ``url`` (raw and decoded: the whole of it,
-    the password alone, and the ``user:password`` Basic form). The user
-    alone is registered too: it may be a token."""
+    the password alone, and the ``user:password`` Basic form). A user
+    without a password is registered alone too (``https://TOKEN@host``); a
+    user beside a password is a name, and masking it in every log line
+    would hide nothing."""
     parts = _split_userinfo(str(url))
     if parts is None:
         return
     userinfo = parts[1]
     register_secret(userinfo)
     user, sep, password = userinfo.partition(":")
-    register_secret(user)
     if sep:
         register_secret(password)
         register_secret(f"{unquote(user)}:{unquote(password)}")
+    else:
+        register_secret(user)
+
+
+#: A value of a header whose name does not say "secret" is scrubbed from
+#: free text only from this length on: ``X-Instance=main`` must not turn
+#: every "main" of a log line into ``***``, while an opaque token of a
+#: custom header still is masked.
+MIN_OPAQUE_CHARS = 8
+
+
+def register_header_value(name: str, value: object) -> None:
+    """Register a header value sent to a remote: always for a sensitive
+    name (:func:`is_sensitive_header`; for ``Authorization: Bearer X`` the
+    credential ``X`` alone as well), from :data:`MIN_OPAQUE_CHARS` on for
+    others. Wherever headers are *shown*, :func:`redact_headers` masks every
+    user-given one regardless."""
+    text = str(value)
+    if is_sensitive_header(name):
+        register_secret(text)
+        scheme, sep, credential = text.partition(" ")
+        if sep and scheme.isalpha():
+            register_secret(credential.strip())
+    elif len(text) >= MIN_OPAQUE_CHARS:
+        register_secret(text)
 
 
 def forget_secrets() -> None:
