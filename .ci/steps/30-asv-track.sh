@@ -138,7 +138,7 @@ if [ -n "$worse" ]; then
     while IFS= read -r name; do
         AGAIN+=(-b "$("$PY" -c 'import re, sys; print("^" + re.escape(sys.argv[1]) + "$")' "$name")")
     done < <(echo "$worse" | awk -F'|' '{gsub(/^ +| +$/, "", $6); print $6}')
-    echo "asv tracking: confirming ${#AGAIN[@]} flagged row(s) with a second run of each leg"
+    echo "asv tracking: confirming $(( ${#AGAIN[@]} / 2 )) flagged row(s) with a second run of each leg"
     REGEX=("${AGAIN[@]}")
     set +e
     run_leg "$VENV_BASE" "$BASE" -a processes=1 --append-samples
