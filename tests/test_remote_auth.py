@@ -75,7 +75,7 @@ def test_userinfo_is_sent_as_basic_auth(base):
         assert AUTH_PASSWORD not in repr(cas) and AUTH_PASSWORD not in cas.base_url
 
 
-def test_percent_encoded_userinfo_is_decoded(nginx_auth, tmp_path):  # noqa: F811
+def test_percent_encoded_userinfo_is_decoded(nginx_auth, tmp_path):  # noqa: F811  (nginx_auth: skips without nginx)
     # the password has characters that must be percent-encoded in a URL
     from nginx_tls import write_htpasswd
     from nginx_server import start_nginx

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from nginx_tls import Pki, nginx_mtls, pki  # noqa: F401  (pytest fixtures)
+from nginx_tls import nginx_mtls, pki  # noqa: F401  (pytest fixtures)
 from remote_cli import clean_env, make_tree, run_zako, warnings_of
 from zako.cas import Digest, HttpCas, RemoteCasError
 from zako.cas.credentials import tls_context
