@@ -780,6 +780,8 @@ async def _drive_steps(run: _Run, body: str, step: str, loop: asyncio.AbstractEv
         if not isinstance(text, str):
             raise _Failure(V8Error("host protocol broken: step did not return text", module_specifier=run.specifier))
         state = json.loads(text)
+        if state.get("dirty"):
+            run.healthy = False  # it changed what lockdown watches: this realm serves no one else
         _emit_logs(run.specifier, state["logs"], state["dropped"])
         run.ab_peak = max(run.ab_peak, int(state.get("ab", 0)))
         for request in state.get("host", ()):

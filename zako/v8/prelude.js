@@ -543,32 +543,45 @@
   // timer, or say how long to sleep. Microtasks run between two steps (they
   // drain when the host's eval returns), which is why each step runs at most
   // one timer callback.
+  // A final state says whether the evaluation changed what lockdown left
+  // watched (new globals, RegExp/Map/Set prototypes): the host then retires
+  // the realm, so the next evaluation cannot see it.
+  function markDirty(r) {
+    const intact = G.__zako_intact;
+    if (typeof intact === "function" && !intact()) r.dirty = 1;
+  }
+  function final(r) {
+    markDirty(r);
+    return stringify(r);
+  }
+
   fixed("__zako_step", (function (transform) {
     const s = st;
     const r = { logs: s.logs, dropped: s.logsDropped, ab: s.abPeak };
     s.logs = [];
     s.logsDropped = 0;
     if (s.hostRequests.length) r.host = ReflectApply(arraySplice, s.hostRequests, [0, s.hostRequests.length]);
-    if (!s.started) { r.s = "nostart"; return stringify(r); }
-    if (s.overLimit !== null) { r.s = "heap"; r.msg = s.overLimit; return stringify(r); }
-    if (s.uncaught !== null) { r.s = "throw"; r.err = describe(s.uncaught.e); return stringify(r); }
-    if (s.done === 2) { r.s = "throw"; r.err = describe(s.value); return stringify(r); }
+    if (!s.started) { r.s = "nostart"; return final(r); }
+    if (s.overLimit !== null) { r.s = "heap"; r.msg = s.overLimit; return final(r); }
+    if (s.uncaught !== null) { r.s = "throw"; r.err = describe(s.uncaught.e); return final(r); }
+    if (s.done === 2) { r.s = "throw"; r.err = describe(s.value); return final(r); }
     if (s.done === 1) {
       let json;
       try {
         const v = typeof transform === "function" ? transform(s.value) : s.value;
         json = toJson(v, "", new SetCtor());
       } catch (e) {
-        if (e && e.zakoConversion) { r.s = "conv"; r.msg = e.message; return stringify(r); }
-        r.s = "throw"; r.err = describe(e); return stringify(r);
+        if (e && e.zakoConversion) { r.s = "conv"; r.msg = e.message; return final(r); }
+        r.s = "throw"; r.err = describe(e); return final(r);
       }
       r.s = "ok";
+      markDirty(r);
       return ReflectApply(stringSlice, stringify(r), [0, -1]) + ",\"value\":" + json + "}";
     }
     const queue = s.timers;
     if (queue.length === 0) {
       r.s = s.hostPending > 0 ? "wait" : "deadlock";
-      return stringify(r);
+      return final(r);
     }
     const t = queue[0];
     const now = DateNow();
