@@ -33,7 +33,9 @@ NODE_PASSES = HERE / "node20_passes.txt"
 _META = re.compile(r"/\*---(.*?)---\*/", re.S)
 
 # Kept between evaluations in a realm, so not frozen by lockdown: what the
-# test printed, and a promise an async test's $DONE settles.
+# test printed, and a promise an async test's $DONE settles. Cleared before
+# each test: a $DONE message left by the previous test in the realm would
+# otherwise pass an async test that never calls $DONE.
 _PRINT = r"""
 (function () {
   let msgs = [], wake = null;
@@ -181,6 +183,7 @@ class Runner:
                 context_type=ContextType.LIBRARY,
                 loader=self.loader,
                 global_scripts=tuple(scripts),
+                before="__t262.reset",
                 after=f"()=>__t262.wait({'true' if is_async else 'false'})",
             )
         except (TranspileError, ModuleLoadError) as e:

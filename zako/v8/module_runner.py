@@ -261,7 +261,11 @@ def _factory_key(m: LoadedModule, code: str) -> str:
 
 
 def build_script(
-    graph: ModuleGraph, known: set[str] | frozenset[str] = frozenset(), *, after: str | None = None
+    graph: ModuleGraph,
+    known: set[str] | frozenset[str] = frozenset(),
+    *,
+    after: str | None = None,
+    before: str | None = None,
 ) -> tuple[str, dict[str, int], set[str]]:
     """The script that links and runs ``graph`` (it calls the engine's
     ``__zako_start`` and settles to ``{namespace, declarations}``), the
@@ -274,6 +278,9 @@ def build_script(
     ``after``: JS source of a function awaited once the graph has evaluated;
     what it returns replaces the namespace (the conformance runner waits
     there for an async test's ``$DONE``).
+    ``before``: JS source of a function called before any module code runs
+    (the conformance runner clears what a global script of the realm kept
+    from the previous evaluation there).
     """
     links = link(graph)
     records = []
@@ -310,10 +317,12 @@ def build_script(
     # function, so a module V8 rejects becomes the evaluation's exception.
     # bind, not an arrow: no frame of this script (named after the entry by
     # the engine) shows up in stacks, only the module's and the registry's.
-    if after is not None:
+    if after is not None or before is not None:
         run = f"{RUNTIME_GLOBAL}.bind(null,{cfg})"
-        return (f"__zako_start(async function(){{const r=await {run}();"
-                f"r.namespace=await ({after})();return r;}});"), heads, new_keys
+        first = f"({before})();" if before is not None else ""
+        then = f"r.namespace=await ({after})();" if after is not None else ""
+        return (f"__zako_start(async function(){{{first}const r=await {run}();"
+                f"{then}return r;}});"), heads, new_keys
     return f"__zako_start({RUNTIME_GLOBAL}.bind(null,{cfg}));", heads, new_keys
 
 
@@ -357,6 +366,7 @@ def execute_module(
     cancel_token: Any = None,
     global_scripts: tuple[str, ...] = (),
     after: str | None = None,
+    before: str | None = None,
 ) -> Any:
     """Run the ES module ``specifier`` (and its imports) as ``context_type``.
 
@@ -370,15 +380,15 @@ def execute_module(
     before running anything, and the engine's ``V8Error`` family.
 
     ``global_scripts`` (classic scripts run in the realm before the module,
-    e.g. a test harness; a realm is kept per distinct tuple) and ``after``
-    (see ``build_script``) serve the test262 runner, not build files.
+    e.g. a test harness; a realm is kept per distinct tuple), ``before`` and
+    ``after`` (see ``build_script``) serve the test262 runner, not build files.
     """
     context_type = ContextType.coerce(context_type)
     graph = loader.load_graph(specifier, context_type=context_type)
     heads: dict[str, int] = {}
 
     def script(known: set[str]) -> tuple[str, set[str]]:
-        text, line1, new_keys = build_script(graph, known, after=after)
+        text, line1, new_keys = build_script(graph, known, after=after, before=before)
         heads.update(line1)
         return text, new_keys
 
