@@ -216,11 +216,12 @@ return async function runModules(cfg) {
         r.parents.push(m);
       }
     }
-    if (m.pending > 0) {
+    if (m.pending > 0 || m.tla) {
       m.asyncEval = true;
       m.order = asyncOrder++;
+      if (m.pending === 0) start(m);
     } else {
-      run(m);
+      runSync(m);
     }
     if (m.dfsAnc === m.dfsIndex) {
       let x;
@@ -233,10 +234,18 @@ return async function runModules(cfg) {
     return index;
   }
 
-  // Start m's body; true when it finished in this step.
-  function run(m) {
+  // ExecuteAsyncModule: the body settles later.
+  function start(m) {
+    m.gen.next().then(() => fulfilled(m), (e) => rejected(m, e));
+  }
+
+  // Run the body of a module without top-level await; true when it
+  // completed. Without an await its only way not to reach its end is a
+  // throw, whose value the generator hands over only in a later job: the
+  // module is then treated as async, rejecting when the value arrives.
+  function runSync(m) {
     const step = m.gen.next();
-    if (m.finished && !m.tla) return true;
+    if (m.finished) return true;
     if (!m.asyncEval) {
       m.asyncEval = true;
       m.order = asyncOrder++;
@@ -245,30 +254,63 @@ return async function runModules(cfg) {
     return false;
   }
 
+  // GatherAvailableAncestors: the parents m's completion leaves with no
+  // pending dependency, and through those without top-level await (which
+  // complete in the same step) theirs.
+  function gather(m, list) {
+    for (const p of m.parents) {
+      if (list.includes(p) || p.cycleRoot.failed || p.doomed) continue;
+      if (--p.pending === 0) {
+        list.push(p);
+        if (!p.tla) gather(p, list);
+      }
+    }
+  }
+
+  // A module that threw synchronously (see runSync): its ancestors must not
+  // run, though its error is known only a job later.
+  function doom(m) {
+    for (const p of m.parents) {
+      if (p.doomed || p.status === "evaluated") continue;
+      p.doomed = true;
+      doom(p);
+    }
+  }
+
+  // AsyncModuleExecutionFulfilled: every ancestor made ready runs in one
+  // batch in [[AsyncEvaluationOrder]], not depth first.
   function fulfilled(m) {
     if (m.status === "evaluated") return; // already failed through another dependency
     m.status = "evaluated";
     m.asyncEval = false; // done: a later import() of it waits for nothing
     if (m.top) m.top.resolve();
     const ready = [];
-    for (const p of m.parents) {
-      if (p.cycleRoot.failed) continue;
-      if (--p.pending === 0) ready.push(p);
-    }
+    gather(m, ready);
     ready.sort((a, b) => a.order - b.order);
     for (const p of ready) {
-      if (p.status === "evaluated") continue;
-      if (run(p)) fulfilled(p);
+      if (p.status === "evaluated" || p.doomed) continue;
+      if (p.tla) {
+        start(p);
+      } else if (runSync(p)) {
+        p.status = "evaluated";
+        p.asyncEval = false;
+        if (p.top) p.top.resolve();
+      } else {
+        doom(p);
+      }
     }
   }
 
+  // AsyncModuleExecutionRejected: leaf to root, each module's own
+  // top-level capability before its parents'.
   function rejected(m, e) {
     if (m.status === "evaluated" && m.failed) return;
     m.status = "evaluated";
     m.failed = true;
     m.error = e;
-    for (const p of m.parents) rejected(p, e);
+    m.asyncEval = false;
     if (m.top) m.top.reject(e);
+    for (const p of m.parents) rejected(p, e);
   }
 
   // Instantiate every module, then let each register its export getters
