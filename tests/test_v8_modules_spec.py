@@ -366,3 +366,79 @@ def test_import_of_a_module_that_fails_to_link_rejects(engine, tmp_path):
         "dyn.js": "import { nope } from './lib.js';\nexport const v = nope;\n",
         "main.js": "export const result = await import('./dyn.js').then(() => 'resolved', (e) => e.name);\n",
     }, {"ok": "SyntaxError"})
+
+
+# --- top-level await: the order of settlements ---------------------------------------------
+
+
+def _deferred(name: str) -> str:
+    # node 20 has no Promise.withResolvers
+    return (f"export const {name} = {{}};\n"
+            f"{name}.promise = new Promise((res, rej) => {{ {name}.resolve = res; {name}.reject = rej; }});\n")
+
+
+def test_rejection_reaches_the_dependency_before_its_importer(engine, tmp_path):
+    # test262 rejection-order.js: b awaits p1; a (imported while b waits)
+    # imports b. p1's rejection settles import(b) first, then import(a).
+    # Node 20 implements the spec before 2025 (root to leaf: ["A", "B"]):
+    # the spec's value only.
+    write(tmp_path, {
+        "setup.js": _deferred("p1") + _deferred("aStart") + _deferred("bStart"),
+        "a-sentinel.js": "import { aStart } from './setup.js';\naStart.resolve();\n",
+        "b-sentinel.js": "import { bStart } from './setup.js';\nbStart.resolve();\n",
+        "a.js": "import './a-sentinel.js';\nimport './b.js';\n",
+        "b.js": "import './b-sentinel.js';\nimport { p1 } from './setup.js';\nawait p1.promise;\n",
+        "main.js": "import { p1, aStart, bStart } from './setup.js';\nconst logs = [];\n"
+                   "const both = Promise.all([\n"
+                   "  bStart.promise.then(() => import('./a.js').finally(() => logs.push('A'))).catch(() => {}),\n"
+                   "  import('./b.js').finally(() => logs.push('B')).catch(() => {}),\n"
+                   "]);\n"
+                   "Promise.all([aStart.promise, bStart.promise]).then(() => p1.reject(new RangeError('p1')));\n"
+                   "await both;\nexport const result = logs;\n",
+    })
+    assert zako_outcome(engine, tmp_path) == {"ok": ["B", "A"]}
+
+
+def test_importers_made_ready_together_run_in_one_sorted_batch(engine, tmp_path):
+    # test262 dfs-invariant.js: async's completion makes direct-1 and
+    # direct-2 ready, and indirect through direct-1; they run in the order
+    # they became async (direct-1, direct-2, indirect), not depth first.
+    agree(engine, tmp_path, {
+        **LOG,
+        "async.js": "import { log } from './log.js';\nawait 0;\nlog.push('async');\n",
+        "direct-1.js": "import './async.js';\nimport { log } from './log.js';\nlog.push('direct-1');\n",
+        "direct-2.js": "import './async.js';\nimport { log } from './log.js';\nlog.push('direct-2');\n",
+        "indirect.js": "import './direct-1.js';\nimport { log } from './log.js';\nlog.push('indirect');\n",
+        "main.js": "import './direct-1.js';\nimport './direct-2.js';\nimport './indirect.js';\n"
+                   "import { log } from './log.js';\nexport const result = log.slice();\n",
+    }, {"ok": ["async", "direct-1", "direct-2", "indirect"]})
+
+
+def test_a_module_of_the_batch_that_throws_stops_its_importers_only(engine, tmp_path):
+    # bad.js has no top-level await and throws once async.js is done: its
+    # importer gathered in the same batch must not run; the sibling does.
+    agree(engine, tmp_path, {
+        **LOG,
+        "async.js": "await 0;\n",
+        "bad.js": "import './async.js';\nimport { log } from './log.js';\nlog.push('bad');\n"
+                  "throw new RangeError('bad');\n",
+        "over-bad.js": "import './bad.js';\nimport { log } from './log.js';\nlog.push('over-bad');\n",
+        "sib.js": "import './async.js';\nimport { log } from './log.js';\nlog.push('sib');\n",
+        "both.js": "import './over-bad.js';\nimport './sib.js';\n",
+        "main.js": "import { log } from './log.js';\n"
+                   "const e = await import('./both.js').then(() => 'resolved', (e) => e.name);\n"
+                   "export const result = [e, ...log];\n",
+    }, {"ok": ["RangeError", "bad", "sib"]})
+
+
+def test_a_tla_module_in_the_batch_starts_in_order(engine, tmp_path):
+    # The batch holds an awaiting module (x) before a synchronous one (y):
+    # x starts, y runs while x waits, then x's importer after x.
+    agree(engine, tmp_path, {
+        **LOG,
+        "async.js": "await 0;\n",
+        "x.js": "import './async.js';\nimport { log } from './log.js';\nlog.push('x1');\nawait 0;\nlog.push('x2');\n",
+        "y.js": "import './async.js';\nimport { log } from './log.js';\nlog.push('y');\n",
+        "main.js": "import './x.js';\nimport './y.js';\nimport { log } from './log.js';\n"
+                   "export const result = log.slice();\n",
+    }, {"ok": ["x1", "y", "x2"]})
