@@ -167,7 +167,7 @@ def test_keys_cover_the_evaluator_code(monkeypatch):
 def test_graph_key_covers_the_import_map():
     assert graph_key("BUILD.ts", "d", "build", "") != graph_key("BUILD.ts", "d", "build", "m")
     assert graph_key("BUILD.ts", "d", "build") == graph_key("BUILD.ts", "d", "build", "")
-    assert KEY_SCHEMA.endswith("v2")
+    assert KEY_SCHEMA.endswith("v3")
 
 
 # --- entries that are not what their key names -----------------------------------------
@@ -221,7 +221,10 @@ def bad_entry_warnings(caplog):
 
 
 @pytest.mark.parametrize("kind", ["result", "graph"])
-def test_swapped_local_entries_are_misses_with_one_warning_each(tmp_path, caplog, kind):
+def test_swapped_local_entries_are_misses_with_one_warning_each(tmp_path, caplog, kind, monkeypatch):
+    # Results inline in graph entries are never read from result entries:
+    # this checks the two-entry path (tests/test_cache_inline.py the inline one).
+    monkeypatch.setenv("ZAKO_CACHE_INLINE_MAX", "0")
     root = make_tree(tmp_path / "tree")
     cache = tmp_path / "cache"
     with GlobalState(cache_dir=cache, jobs=2) as s:
@@ -286,7 +289,8 @@ def remote(nginx_server):  # noqa: F811
     return f"{nginx_server.url}/{prefix}", nginx_server.data_dir / prefix
 
 
-def test_swapped_remote_entries_are_misses_and_get_replaced(tmp_path, caplog, remote):
+def test_swapped_remote_entries_are_misses_and_get_replaced(tmp_path, caplog, remote, monkeypatch):
+    monkeypatch.setenv("ZAKO_CACHE_INLINE_MAX", "0")  # the two-entry path, as above
     url, data_dir = remote
     root = make_tree(tmp_path / "tree")
     with GlobalState(cache_dir=tmp_path / "machine-a", jobs=2, remote_cache=url) as s:

@@ -22,7 +22,10 @@ def files_under(path: str) -> list[str]:
     return sorted(os.path.join(d, n) for d, _, names in os.walk(path) for n in names)
 
 
-def test_corrupt_local_entries_are_counted_once_per_load(tmp_path):
+def test_corrupt_local_entries_are_counted_once_per_load(tmp_path, monkeypatch):
+    # Damaged result blobs are read only when results are not inline in
+    # their graph entries (tests/test_cache_inline.py covers that path).
+    monkeypatch.setenv("ZAKO_CACHE_INLINE_MAX", "0")
     tree = str(tmp_path / "tree")
     gentree.generate(tree, 4, libraries=2)
     cache = str(tmp_path / "cache")

@@ -85,7 +85,8 @@ def test_second_machine_evaluates_nothing(filled, tree, local, tmp_path):
     assert doc["stats"]["evaluated"] == 0 and doc["stats"]["remote_hits"] == 0
 
 
-def test_second_machine_repairs_a_lost_local_blob_from_the_remote(filled, tree, local, tmp_path):
+def test_second_machine_repairs_a_lost_local_blob_from_the_remote(filled, tree, local, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZAKO_CACHE_INLINE_MAX", "0")  # results inline in graph entries need no blob
     cache = tmp_path / "machine2"
     code, doc, err, _ = zako_load(tree, str(cache), "--remote-cache", filled.url)
     assert code == 0 and doc["stats"]["evaluated"] == 0, err
@@ -143,7 +144,9 @@ def test_server_killed_mid_warm_load(filled, local, tree, tmp_path):
         check_one_warning(local, tree, str(tmp_path / "c"), proxy.url, "switched off for the rest of this load")
 
 
-def test_tampered_blobs_are_misses_with_one_warning(filled, local, tree, tmp_path):
+def test_tampered_blobs_are_misses_with_one_warning(filled, local, tree, tmp_path, monkeypatch):
+    # Result blobs are read only when results are not inline (test_cache_inline.py: tampered inline results).
+    monkeypatch.setenv("ZAKO_CACHE_INLINE_MAX", "0")
     with ReapiProxy(filled.target, "tamper") as proxy:
         doc, warning = check_one_warning(local, tree, str(tmp_path / "c"), proxy.url, "tampered")
     # Every result blob came back damaged (or was not asked for once the

@@ -33,11 +33,37 @@ from blake3 import blake3
 
 from .._version import __version__
 
-__all__ = ["FileDigests", "graph_key", "result_key", "evaluator_digest", "KEY_SCHEMA"]
+__all__ = ["FileDigests", "graph_key", "result_key", "evaluator_digest", "KEY_SCHEMA", "INLINE_RESULT_MAX",
+           "inline_result_max"]
 
 # Bump when what is cached (or how keys are made) changes meaning.
 # v2: probes in the result key; entries carry what they were computed from.
-KEY_SCHEMA = "zako-load-v2"
+# v3: a graph entry may carry its last result inline (``inline``), so a v2
+# reader must never find one -- and a v3 reader never looks up a v2 entry.
+KEY_SCHEMA = "zako-load-v3"
+
+# Results up to this many bytes (their canonical JSON) ride inside the graph
+# entry, so a warm hit is one action-cache read instead of three dependent
+# ones (graph entry, result entry, result blob). 16 KiB: every result of a
+# gentree tree and of examples/monorepo is 0.2-0.9 KiB, so all fit, as do
+# packages of up to ~180 small targets; the
+# inline copy is paid twice at most (written with each evaluation, read with
+# each hit), and 16 KiB costs less than one more round trip (0.3-1 ms of
+# client CPU, plus the latency) while staying one small HTTP body and far
+# under any gRPC message limit. Larger results keep the blob path.
+INLINE_RESULT_MAX = 16 * 1024
+
+
+def inline_result_max() -> int:
+    """The inline limit in bytes: ``$ZAKO_CACHE_INLINE_MAX`` if set (0 turns
+    inlining off, e.g. to exercise the blob path), else ``INLINE_RESULT_MAX``."""
+    value = os.environ.get("ZAKO_CACHE_INLINE_MAX")
+    if value is None or not value.strip():
+        return INLINE_RESULT_MAX
+    try:
+        return max(0, int(value))
+    except ValueError:
+        return INLINE_RESULT_MAX
 
 
 class FileDigests:

@@ -41,7 +41,7 @@ from blake3 import blake3
 from .. import trace as _trace
 from ..exceptions import PathError
 from ._paths import neutral_path
-from .cache_key import FileDigests, graph_key, result_key
+from .cache_key import FileDigests, graph_key, inline_result_max, result_key
 from .cycles import find_cycles
 from .discovery import PackageEntry, discover, match_files, select_packages
 from .errors import LoadFailed, ManifestError, Problem
@@ -224,6 +224,7 @@ class _Loader:
         self.interner = state.interner
         self.problems: list[Problem] = []
         self.digests = FileDigests(self.root)
+        self.inline_max = inline_result_max()
         self.cache_hits = 0
         self.evaluated: list[str] = []
         self.peak_heap = 0
@@ -276,20 +277,50 @@ class _Loader:
             and entry.get("script_digest") == sd and entry.get("context") == ctx
         ):
             return entry
+        if isinstance(entry, dict):
+            why = (f"it was computed for key {str(entry.get('key'))[:16]!r}..., {str(entry.get('context'))!r} "
+                   f"script {entry.get('script')!r}, not for {ctx} script {script!r} at this digest")
+        else:
+            why = "it is not a well-formed entry"
+        self._bad_entry(key, why)
+        return None
+
+    def _bad_entry(self, key: str, why: str) -> None:
         with self._bad_lock:  # lookups run on a thread pool: still one warning per entry
             first = key not in self._bad_entries
             self._bad_entries.add(key)
         if first:
-            if isinstance(entry, dict):
-                why = (f"it was computed for key {str(entry.get('key'))[:16]!r}..., {str(entry.get('context'))!r} "
-                       f"script {entry.get('script')!r}, not for {ctx} script {script!r} at this digest")
-            else:
-                why = "it is not a well-formed entry"
             _log.warning("action-cache entry ac/%s is ignored and will be replaced: %s", key, why)
             invalid = getattr(self.state.action_cache, "invalid", None)
             if invalid is not None:  # drop the local copy now, and count it in -v's repairs
                 invalid(key, why)
-        return None
+
+    def _inline_result(self, inline: Any, gk: str, rk: str) -> dict | None | bool:
+        """The result a graph entry carries inline, if it is the one for
+        ``rk``: the payload, ``False`` if it is another key's (ask the result
+        entry), ``None`` if it is damaged or tampered (a miss and one
+        warning: its text must hash to the digest beside it)."""
+        if not isinstance(inline, dict):
+            self._bad_entry(gk, "its inline result is not well-formed")
+            return None
+        if inline.get("result_key") != rk:
+            return False  # computed with other imports or inputs: the result entry may still hit
+        text, want = inline.get("payload"), inline.get("blake3")
+        if not isinstance(text, str) or not isinstance(want, str):
+            self._bad_entry(gk, "its inline result is not well-formed")
+            return None
+        data = text.encode("utf-8")
+        if blake3(data).hexdigest() != want:
+            self._bad_entry(gk, "its inline result does not hash to the digest it names (tampered?)")
+            return None
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            self._bad_entry(gk, "its inline result is not a result")
+            return None
+        return payload
 
     def cache_lookup(self, script: str, ctx: str, inputs_json: str) -> dict | None:
         rec = _trace.current()
@@ -330,6 +361,13 @@ class _Loader:
         if imports is None:
             return None
         rk = result_key(script, sd, ctx, imports, self.manifest_digest, inputs_json, recorded, self.import_map_digest)
+        inline = entry.get("inline")
+        if inline is not None and self.inline_max > 0:  # 0: inlining off, reads too
+            # One read answers the whole lookup when the graph entry carries
+            # the result for this very key (a remote hit: one round trip).
+            payload = self._inline_result(inline, gk, rk)
+            if payload is not False:
+                return payload
         raw = ac.get(rk)
         if raw is None:
             return None
@@ -377,17 +415,24 @@ class _Loader:
         imports = sorted((name, digest) for name, digest in files.items() if name != script)
         probes = sorted(evaluated.probes)
         ac = self.state.action_cache
-        handle = self.state.cas.put_bytes(canonical_json(payload).encode("utf-8"))
+        text = canonical_json(payload)
+        data = text.encode("utf-8")
+        handle = self.state.cas.put_bytes(data)
         # Each entry names what it was computed from, so a lookup can tell an
         # entry swapped in under its key (by a remote, a copy, a bug) from its own.
         origin = {"script": script, "script_digest": sd, "context": ctx}
         gk = graph_key(script, sd, ctx, self.import_map_digest)
-        ac.put(gk, canonical_json({
+        rk = result_key(script, sd, ctx, imports, self.manifest_digest, inputs_json, probes, self.import_map_digest)
+        graph = {
             "key": gk, **origin,
             "files": [name for name, _ in imports],
             "probes": [list(p) for p in probes],
-        }).encode("utf-8"))
-        rk = result_key(script, sd, ctx, imports, self.manifest_digest, inputs_json, probes, self.import_map_digest)
+        }
+        if len(data) <= self.inline_max:
+            # The digest is bare hex (no "/size"), so a REAPI remote does not
+            # take it for a blob the entry keeps alive.
+            graph["inline"] = {"result_key": rk, "blake3": handle.digest.hex, "payload": text}
+        ac.put(gk, canonical_json(graph).encode("utf-8"))
         ac.put(rk, canonical_json({"key": rk, **origin, "result": str(handle.digest)}).encode("utf-8"))
 
     # evaluation --------------------------------------------------------------
