@@ -66,7 +66,8 @@ def test_manifest_leaves_out_build_products(monkeypatch, tmp_path):
     # An in-place build leaves these next to the sources; a generated .c from
     # another Cython, or a .so for another Python, must never reach an sdist.
     sources = ["zako/_core/probe.pyx", "zako/_core/probe.pyi", "zako/v8/builtins/probe.js",
-               "zako/v8/builtins/probe.d.ts", "zako/py.typed", "tests/test_probe.py"]
+               "zako/v8/builtins/probe.d.ts", "zako/py.typed", "tests/test_probe.py",
+               "tests/fixtures/probe/src/main.c", "examples/probe/index.html"]
     products = ["zako/_core/probe.c", "zako/_core/probe.cpython-311-x86_64-linux-gnu.so",
                 "zako/_core/probe.html", "zako/__pycache__/probe.cpython-311.pyc",
                 "tests/__pycache__/test_probe.cpython-311.pyc"]
