@@ -1,5 +1,12 @@
 export type * as ns from "./_types.js";
 interface Variance<in T, out U, in out V> { f(t: T): U; v: V }
+//////////////////////////////////////////////////////////////////// a banner, then variance after comments
+interface Commented<
+  /** @ts-ignore Cast variance */
+  out T,
+  // a line comment
+  in U = unknown,
+> { t: T; u: U }
 let typed: import("./_types.js").Point | undefined;
 let typedGeneric: import("./_types.js").Shapes.Box extends infer X ? Array<X> : never;
 interface WithAbstract { abstract: boolean; declare: string; readonly: number; static: 1 }

@@ -33,7 +33,10 @@ _BLANK = bytes(c if c in b"\r\n" else 0x20 for c in range(256))
 # is followed by `=`, `;`, `(`, `?`, `:` or a line break instead).
 _ACCESSOR = re.compile(rb"(?<![\w$.#])accessor[ \t]+(?=[#\w$\[\"'])")
 _USING = re.compile(rb"(?<![\w$.#])(?:await[ \t]+)?using[ \t]+(?=[\w$]+[ \t]*[:=])")
-_VARIANCE = re.compile(rb"(?<=[<,])(\s*)((?:in[ \t]+out|in|out)[ \t]+)(?=[\w$]+\s*(?:[,>=]|extends\b))")
+# (a line comment must end its line: `//[^\n]*` alone backtracks exponentially on `////` banners)
+_VARIANCE = re.compile(
+    rb"(?<=[<,])((?:\s|/\*[\s\S]*?\*/|//[^\n]*\n)*)((?:in[ \t]+out|in|out)[ \t]+)(?=[\w$]+\s*(?:[,>=]|extends\b))"
+)
 _EXPORT_TYPE_STAR = re.compile(rb"export\s+type\s+\*(?:\s+as\s+[\w$]+)?\s+from\s*(?:\"[^\"\n]*\"|'[^'\n]*')[ \t]*;?")
 _IMPORT_TYPE_ARGS = re.compile(rb"import\s*\(\s*(?:\"[^\"\n]*\"|'[^'\n]*')\s*\)(?:\s*\.\s*[\w$]+)+\s*(?=<)")
 _IMPORT_CALL = re.compile(rb"(?<![\w$.])import[ \t]*\([ \t]*(?:\"[^\"\n]*\"|'[^'\n]*')[ \t]*\)")
