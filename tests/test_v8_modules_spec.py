@@ -442,3 +442,35 @@ def test_a_tla_module_in_the_batch_starts_in_order(engine, tmp_path):
         "main.js": "import './x.js';\nimport './y.js';\nimport { log } from './log.js';\n"
                    "export const result = log.slice();\n",
     }, {"ok": ["x1", "y", "x2"]})
+
+
+
+def test_a_module_that_failed_mid_walk_rejects_every_later_import(engine, tmp_path):
+    # m.js fails while the walk is inside it (its dependency already
+    # failed): a second import() of it must reject the same way.
+    agree(engine, tmp_path, {
+        "fail.js": "await 0;\nthrow new RangeError('late');\n",
+        "m.js": "import './fail.js';\nexport const v = 1;\n",
+        "main.js": "const a = await import('./fail.js').then(() => 'ok', (e) => e.message);\n"
+                   "const b = await import('./m.js').then(() => 'ok', (e) => e.message);\n"
+                   "const c = await import('./m.js').then(() => 'ok', (e) => e.message);\n"
+                   "export const result = [a, b, c];\n",
+    }, {"ok": ["late", "late", "late"]})
+
+
+def test_an_await_the_transform_does_not_mark_still_evaluates_as_async(engine, tmp_path):
+    # node 20 has no `using`: the spec's value only. lib.js awaits only in
+    # `for (await using`, after async.js made it ready in a batch: its
+    # importer waits for it, its sibling does not.
+    write(tmp_path, {
+        **LOG,
+        "async.js": "await 0;\n",
+        "lib.js": "import './async.js';\nimport { log } from './log.js';\n"
+                  "const res = { async [Symbol.asyncDispose]() { log.push('disposed'); } };\n"
+                  "for (await using x of [res]) { log.push('lib'); }\nlog.push('lib-end');\n",
+        "over.js": "import './lib.js';\nimport { log } from './log.js';\nlog.push('over');\n",
+        "sib.js": "import './async.js';\nimport { log } from './log.js';\nlog.push('sib');\n",
+        "main.js": "import './over.js';\nimport './sib.js';\nimport { log } from './log.js';\n"
+                   "export const result = log.slice();\n",
+    })
+    assert zako_outcome(engine, tmp_path) == {"ok": ["lib", "disposed", "sib", "lib-end", "over"]}

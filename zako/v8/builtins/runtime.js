@@ -162,9 +162,9 @@ return async function runModules(cfg) {
   // at once, so siblings of a module suspended in top-level await start
   // while it waits, and a parent runs when its last async dependency
   // settles. A module is async when it awaits at its top level (the
-  // transform's head calls api.a()) or its body did not finish in the step
-  // that started it (the tail calls api.f()): one that threw there is
-  // treated alike, its rejection reaching every parent.
+  // transform's head calls api.a()) or has an async dependency, or its
+  // body did not reach its end (the tail calls api.f()) in its first step
+  // (see unfinished()).
   let asyncOrder = 0;
 
   function deferred() {
@@ -186,6 +186,7 @@ return async function runModules(cfg) {
         x.status = "evaluated";
         x.failed = true;
         x.error = e;
+        if (x.cycleRoot === undefined) x.cycleRoot = x;
       }
       m.top.reject(e);
     }
@@ -221,7 +222,8 @@ return async function runModules(cfg) {
       m.order = asyncOrder++;
       if (m.pending === 0) start(m);
     } else {
-      runSync(m);
+      const step = m.gen.next();
+      if (!m.finished) unfinished(m, step);
     }
     if (m.dfsAnc === m.dfsIndex) {
       let x;
@@ -239,19 +241,15 @@ return async function runModules(cfg) {
     m.gen.next().then(() => fulfilled(m), (e) => rejected(m, e));
   }
 
-  // Run the body of a module without top-level await; true when it
-  // completed. Without an await its only way not to reach its end is a
-  // throw, whose value the generator hands over only in a later job: the
-  // module is then treated as async, rejecting when the value arrives.
-  function runSync(m) {
-    const step = m.gen.next();
-    if (m.finished) return true;
-    if (!m.asyncEval) {
-      m.asyncEval = true;
-      m.order = asyncOrder++;
-    }
+  // A body without top-level await that did not reach its end in its
+  // step threw, or awaits where the transform did not see it (`for (await
+  // using` is parsed repaired, without its `await`): which, the generator
+  // tells only in a later job, so it is evaluated as async either way. (On
+  // a throw ECMA-262 ends the walk at once; here later siblings still run.)
+  function unfinished(m, step) {
+    m.asyncEval = true;
+    m.order = asyncOrder++;
     step.then(() => fulfilled(m), (e) => rejected(m, e));
-    return false;
   }
 
   // GatherAvailableAncestors: the parents m's completion leaves with no
@@ -259,21 +257,11 @@ return async function runModules(cfg) {
   // complete in the same step) theirs.
   function gather(m, list) {
     for (const p of m.parents) {
-      if (list.includes(p) || p.cycleRoot.failed || p.doomed) continue;
+      if (list.includes(p) || p.cycleRoot.failed) continue;
       if (--p.pending === 0) {
         list.push(p);
         if (!p.tla) gather(p, list);
       }
-    }
-  }
-
-  // A module that threw synchronously (see runSync): its ancestors must not
-  // run, though its error is known only a job later.
-  function doom(m) {
-    for (const p of m.parents) {
-      if (p.doomed || p.status === "evaluated") continue;
-      p.doomed = true;
-      doom(p);
     }
   }
 
@@ -287,17 +275,53 @@ return async function runModules(cfg) {
     const ready = [];
     gather(m, ready);
     ready.sort((a, b) => a.order - b.order);
-    for (const p of ready) {
-      if (p.status === "evaluated" || p.doomed) continue;
+    runBatch(ready);
+  }
+
+  function runBatch(list) {
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      if (p.status === "evaluated" || p.held > 0) continue; // failed meanwhile, or waits (below)
       if (p.tla) {
         start(p);
-      } else if (runSync(p)) {
+        continue;
+      }
+      const step = p.gen.next();
+      if (p.finished) {
         p.status = "evaluated";
         p.asyncEval = false;
         if (p.top) p.top.resolve();
-      } else {
-        doom(p);
+        continue;
       }
+      // See unfinished(): the importers gathered through p (which counted
+      // it as done) wait for it to settle.
+      const held = [];
+      const hold = (x) => {
+        for (const q of x.parents) {
+          if (list.indexOf(q, i + 1) < 0 || held.includes(q)) continue;
+          held.push(q);
+          q.held = (q.held || 0) + 1;
+          hold(q);
+        }
+      };
+      hold(p);
+      const release = () => {
+        for (const q of held) q.held--;
+      };
+      step.then(
+        () => {
+          release();
+          if (p.status === "evaluated") return;
+          p.status = "evaluated";
+          p.asyncEval = false;
+          if (p.top) p.top.resolve();
+          runBatch(held.sort((a, b) => a.order - b.order));
+        },
+        (e) => {
+          release();
+          rejected(p, e);
+        },
+      );
     }
   }
 
