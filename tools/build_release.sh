@@ -75,7 +75,7 @@ else
             [[ "$v" =~ ^3\.(1[1-9]|[2-9][0-9])\.[0-9]+$ ]] || continue
             prefix=$(pyenv prefix "$v" 2>/dev/null) || continue
             [ -x "$prefix/bin/python3" ] && candidates+=("$prefix/bin/python3")
-        done < <(pyenv versions --bare --skip-aliases 2>/dev/null || true)
+        done < <(pyenv versions --bare 2>/dev/null || true)
     fi
 fi
 PY_EXES=()
