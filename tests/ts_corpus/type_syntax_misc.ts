@@ -9,7 +9,12 @@ interface Commented<
 > { t: T; u: U }
 let typed: import("./_types.js").Point | undefined;
 let typedGeneric: import("./_types.js").Shapes.Box extends infer X ? Array<X> : never;
-interface WithAbstract { abstract: boolean; declare: string; readonly: number; static: 1 }
+interface SvgAttrs {
+  href?: string
+  in2?: number
+  in?: string
+}
+interface WithAbstract { in?: string; abstract: boolean; declare: string; readonly: number; static: 1 }
 type Mapped<T> = { readonly [K in keyof T]-?: T[K] };
 function assertIsNumber(x: unknown): asserts x is number {}
 abstract class Shape { abstract area(): number; describe() { return "area " + this.area(); } }

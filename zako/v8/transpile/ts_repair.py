@@ -13,7 +13,7 @@ Two kinds:
 - ``lexical_repairs``: only when a parse has errors; each pattern is a known
   grammar gap (``accessor`` fields, ``using x: T``, variance ``in``/``out``,
   ``export type *``, ``import("m").T<A>`` in types, members named
-  ``abstract`` or ``accessor``, invalid escapes in tagged templates).
+  ``abstract``, ``accessor`` or ``in``, invalid escapes in tagged templates).
 - ``generic_call_span``: a ``<`` that tree-sitter read as a comparison but
   TypeScript reads as type arguments of a call or tagged template
   (``g(await f<A, B>(x))``, ``` tag<T>`x` ```, ``f<typeof import("./x")>(1)``).
@@ -40,7 +40,9 @@ _VARIANCE = re.compile(
 _EXPORT_TYPE_STAR = re.compile(rb"export\s+type\s+\*(?:\s+as\s+[\w$]+)?\s+from\s*(?:\"[^\"\n]*\"|'[^'\n]*')[ \t]*;?")
 _IMPORT_TYPE_ARGS = re.compile(rb"import\s*\(\s*(?:\"[^\"\n]*\"|'[^'\n]*')\s*\)(?:\s*\.\s*[\w$]+)+\s*(?=<)")
 _IMPORT_CALL = re.compile(rb"(?<![\w$.])import[ \t]*\([ \t]*(?:\"[^\"\n]*\"|'[^'\n]*')[ \t]*\)")
-_ABSTRACT_NAME = re.compile(rb"(?<![\w$.#])(?:abstract|accessor)(?=\s*[?:=;(,}])")
+# member names tree-sitter lexes as keywords (`in?: T`, and `in2: T` after a
+# line break, read as the `in` operator); only the first letter is swapped
+_ABSTRACT_NAME = re.compile(rb"(?<![\w$.#'\"])(?:(?:abstract|accessor)(?=\s*[?:=;(,}])|in(?=[\w$]*\??:))")
 _LT = re.compile(rb"[\w$)\]][ \t]*<(?![<=])")
 _BAD_ESCAPE = re.compile(rb"\\(?:u(?![0-9A-Fa-f]{4}|\{[0-9A-Fa-f]+\})|x(?![0-9A-Fa-f]{2}))")
 
