@@ -6,9 +6,10 @@
 // strict comparison re-parses and rejects) we keep it: a range must mean the
 // same here as in the npm ecosystem. docs/semver.md lists the differences.
 //
-// Nothing is cached across calls and nothing global is touched: build files
-// run in a frozen realm and every evaluation gets a fresh instance of this
-// module anyway.
+// Nothing global is touched and nothing outlives this module instance: build
+// files run in a locked-down realm and every evaluation gets a fresh
+// instance, so the memos below (the regexp tables, parsed ranges) belong to
+// one evaluation.
 
 export const SEMVER_SPEC_VERSION = "2.0.0";
 
@@ -37,11 +38,6 @@ function dialect(num, preDash) {
   return { pre, main, xplain };
 }
 
-const STRICT = dialect(NUM, "-");
-const LOOSE = dialect(NUM_LOOSE, "-?");
-const PLAIN = `v?${STRICT.main}${STRICT.pre}?${BUILD}?`;
-const PLAIN_LOOSE = `[v=\\s]*${LOOSE.main}${LOOSE.pre}?${BUILD}?`;
-
 function grammar(plain, d) {
   return {
     version: new RegExp(`^${plain}$`),
@@ -53,22 +49,44 @@ function grammar(plain, d) {
   };
 }
 
-const G_STRICT = grammar(PLAIN, STRICT);
-const G_LOOSE = grammar(PLAIN_LOOSE, LOOSE);
-const gram = (options) => (options.loose ? G_LOOSE : G_STRICT);
+// The regexp tables are built on first use, not at instantiation: every
+// evaluation instantiates this module afresh (zako:core imports it) and most
+// never parse a range. The memo is this instance's, like the module.
+let tables = null;
 
-// Range text clean-up, the same whichever dialect: glue operators to their
-// versions (`> 1.2.3` -> `>1.2.3`, `~ 1` -> `~1`, `^ 1` -> `^1`).
-const GLUE_OPERATOR = new RegExp(`(\\s*)${GTLT}\\s*(${PLAIN_LOOSE}|${STRICT.xplain})`, "g");
+function buildTables() {
+  const strict = dialect(NUM, "-");
+  const loose = dialect(NUM_LOOSE, "-?");
+  const plain = `v?${strict.main}${strict.pre}?${BUILD}?`;
+  const plainLoose = `[v=\\s]*${loose.main}${loose.pre}?${BUILD}?`;
+  return {
+    strict: grammar(plain, strict),
+    loose: grammar(plainLoose, loose),
+    // Range text clean-up, the same whichever dialect: glue operators to
+    // their versions (`> 1.2.3` -> `>1.2.3`; GLUE_TILDE/GLUE_CARET below do
+    // `~ 1` -> `~1`, `^ 1` -> `^1`).
+    glueOperator: new RegExp(`(\\s*)${GTLT}\\s*(${plainLoose}|${strict.xplain})`, "g"),
+    coerce: new RegExp(COERCE_SOURCE),
+  };
+}
+
+const getTables = () => tables ?? (tables = buildTables());
+const gram = (options) => (options.loose ? getTables().loose : getTables().strict);
+
+// A plain `MAJOR.MINOR.PATCH`, optionally `v`-prefixed: both dialects'
+// version grammars accept every such text with these same groups (and no
+// prerelease or build), so it is matched without building the tables.
+const SIMPLE_VERSION = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
+
 const GLUE_TILDE = /(\s*)(?:~>?)\s+/g;
 const GLUE_CARET = /(\s*)(?:\^)\s+/g;
 const STAR = /(<|>)?=?\s*\*/;
 const GTE_ZERO = /^\s*>=\s*0\.0\.0\s*$/;
 const GTE_ZERO_PRE = /^\s*>=\s*0\.0\.0-0\s*$/;
+// (its RegExp is in the tables)
 const COERCE_SOURCE =
   `(^|[^\\d])(\\d{1,${MAX_COERCE_DIGITS}})(?:\\.(\\d{1,${MAX_COERCE_DIGITS}}))?` +
   `(?:\\.(\\d{1,${MAX_COERCE_DIGITS}}))?(?:$|[^\\d])`;
-const COERCE = new RegExp(COERCE_SOURCE);
 const DIGITS = /^[0-9]+$/;
 const WHITESPACE = /\s+/g;
 const OR = /\s*\|\|\s*/g;
@@ -172,7 +190,8 @@ export class SemVer {
     this.options = options;
     this.loose = !!options.loose;
     this.includePrerelease = !!options.includePrerelease;
-    const m = gram(options).version.exec(version.trim());
+    const trimmed = version.trim();
+    const m = SIMPLE_VERSION.exec(trimmed) || gram(options).version.exec(trimmed);
     if (!m) throw new TypeError(`Invalid Version: ${version}`);
     this.raw = version;
     this.major = +m[1];
@@ -316,7 +335,7 @@ export function parse(version, options) {
   if (version instanceof SemVer) return version;
   if (typeof version !== "string" || version.length > MAX_LENGTH) return null;
   // The untrimmed text must match (the constructor alone would trim).
-  if (!gram(options).version.test(version)) return null;
+  if (!SIMPLE_VERSION.test(version) && !gram(options).version.test(version)) return null;
   try {
     return new SemVer(version, options);
   } catch {
@@ -423,7 +442,7 @@ export function coerce(version, options) {
   if (typeof version === "number") version = String(version);
   if (typeof version !== "string") return null;
   options = options || {};
-  const m = options.rtl ? coerceRightmost(version) : version.match(COERCE);
+  const m = options.rtl ? coerceRightmost(version) : version.match(getTables().coerce);
   if (m === null) return null;
   return parse(`${m[2]}.${m[3] || "0"}.${m[4] || "0"}`, options);
 }
@@ -585,7 +604,7 @@ export class Range {
     if (memo) return memo;
     const g = gram(options);
     range = replaceFirst(range, g.hyphen, (m) => desugarHyphen(options.includePrerelease, m));
-    range = replaceEvery(range, GLUE_OPERATOR, (m) => m[1] + m[2] + m[3]);
+    range = replaceEvery(range, getTables().glueOperator, (m) => m[1] + m[2] + m[3]);
     range = replaceEvery(range, GLUE_TILDE, (m) => `${m[1]}~`);
     range = replaceEvery(range, GLUE_CARET, (m) => `${m[1]}^`);
     range = splitOn(range, WHITESPACE).join(" ");
