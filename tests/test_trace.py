@@ -75,7 +75,14 @@ def test_warm_load_trace_shows_hits_and_no_evaluation(tmp_path):
     assert not [e for e in events if e.get("cat") == "eval"]
     packages = [e for e in events if e["ph"] == "X" and e["cat"] == "package"]
     assert len(packages) == 24 and {e["args"]["cache"] for e in packages} == {"hit"}
-    assert all(e["args"]["hit"] for e in events if e.get("name") == "cache lookup")
+    # A hit is one slice: its lookup's time and its glob expansions are its
+    # args. Only the package script's lookup, which no package slice
+    # reports, stays a slice of its own.
+    lookups = [e for e in events if e.get("name") == "cache lookup"]
+    assert [(e["args"]["script"], e["args"]["hit"]) for e in lookups] == [("zako.ts", True)]
+    assert not [e for e in events if e.get("cat") == "glob"]
+    assert all(e["args"]["lookup_us"] >= 0 for e in packages)
+    assert sum(e["args"].get("globs", 0) for e in packages) > 0
 
 
 def test_no_cache_evaluations_say_the_cache_is_off(tmp_path):

@@ -12,7 +12,11 @@ ui.perfetto.dev and ``chrome://tracing`` open: ``{"traceEvents": [...],
   evaluation, on the worker's track: package, script, cache, heap after),
   ``package`` (a package's whole handling on the loader thread: cache hit
   or miss), ``cache`` (lookups, stores), ``glob`` (srcs expansion),
-  ``remote`` (one HTTP request to a remote cache);
+  ``remote`` (one HTTP request to a remote cache). A cache hit's package
+  is one compact slice: its lookup time (``lookup_us``) and its glob
+  expansions (``globs``, ``glob_us``) are args of that slice, not slices
+  of their own (``folded``), so a warm load records about one event per
+  package; misses keep a slice per lookup and per expansion;
 - resource-pool waits as async events (``"ph": "b"``/``"e"``, one ``id``
   per job): many jobs wait at once, so they are no slices of any thread;
 - counters (``"ph": "C"``): ``workers`` (live, busy), ``jobs`` (queued) and
@@ -67,6 +71,44 @@ class NullRecorder:
 
     def counter(self, name: str, values: Mapping[str, float]) -> None:
         pass
+
+    def folded(self, cat: str) -> "_Fold":
+        """``with rec.folded("glob") as fold:`` -- slices of ``cat`` that this
+        thread records inside the block are summed into ``fold.args()``
+        instead of being recorded one by one (nothing, when not recording)."""
+        return _Fold(cat)
+
+
+class _Fold:
+    __slots__ = ("cat", "count", "total_ns", "rec", "ident", "outer")
+
+    def __init__(self, cat: str, rec: "TraceRecorder | None" = None) -> None:
+        self.cat = cat
+        self.count = 0
+        self.total_ns = 0
+        self.rec = rec
+        self.ident = 0
+        self.outer = None
+
+    def __enter__(self) -> "_Fold":
+        if self.rec is not None:
+            self.ident = threading.get_ident()
+            self.outer = self.rec._folds.get(self.ident)
+            self.rec._folds[self.ident] = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.rec is not None:
+            if self.outer is None:
+                del self.rec._folds[self.ident]
+            else:
+                self.rec._folds[self.ident] = self.outer
+
+    def args(self) -> dict[str, Any]:
+        """``{"<cat>s": count, "<cat>_us": total}`` (empty when none)."""
+        if not self.count:
+            return {}
+        return {f"{self.cat}s": self.count, f"{self.cat}_us": round(self.total_ns / 1000, 1)}
 
 
 _NULL = NullRecorder()
@@ -131,6 +173,7 @@ class TraceRecorder(NullRecorder):
         self._sampler: threading.Thread | None = None
         self._pid = os.getpid()
         self._names: dict[int, str] = {}  # thread ident -> name, taken while the thread lives
+        self._folds: dict[int, _Fold] = {}  # thread ident -> the fold its slices go to
 
     def _ident(self) -> int:
         ident = threading.get_ident()
@@ -144,7 +187,16 @@ class TraceRecorder(NullRecorder):
         return _Span(self, name, cat, args)
 
     def complete(self, name: str, cat: str, start_ns: int, end_ns: int, args: Mapping[str, Any] | None = None) -> None:
+        if self._folds:
+            fold = self._folds.get(threading.get_ident())
+            if fold is not None and fold.cat == cat:
+                fold.count += 1
+                fold.total_ns += end_ns - start_ns
+                return
         self._events.append(("X", name, cat, start_ns, end_ns, self._ident(), args))
+
+    def folded(self, cat: str) -> _Fold:
+        return _Fold(cat, self)
 
     def async_begin(self, name: str, cat: str, ident: int, args: Mapping[str, Any] | None = None) -> None:
         self._events.append(("b", name, cat, time.perf_counter_ns(), ident, self._ident(), args))

@@ -240,6 +240,7 @@ class _Loader:
         self._dep_texts: dict[tuple[str, str], list[str]] = {}
         self._writer: ThreadPoolExecutor | None = None
         self._writes: list[Future] = []
+        self._hit_lookup_ns: dict[str, int] = {}  # traced cache hits' lookup time, until build_package reports it
         self.extra_scripts = 0  # rule and toolchain scripts the project's patterns selected
         self.manifest: Manifest | None = None
         self.dependencies: dict[str, LoadResult] = {}
@@ -322,13 +323,20 @@ class _Loader:
             return None
         return payload
 
-    def cache_lookup(self, script: str, ctx: str, inputs_json: str) -> dict | None:
+    def cache_lookup(self, script: str, ctx: str, inputs_json: str, *, fold_hit: bool = False) -> dict | None:
+        """``fold_hit``: the caller hands a hit to ``build_package``, whose
+        slice then carries the lookup's time (``lookup_us``): a warm load
+        records one slice per package, not one per step."""
         rec = _trace.current()
         if not rec.enabled:
             return self._cache_lookup(script, ctx, inputs_json)
         t0 = time.perf_counter_ns()
         payload = self._cache_lookup(script, ctx, inputs_json)
-        rec.complete("cache lookup", "cache", t0, time.perf_counter_ns(), {"script": script, "hit": payload is not None})
+        t1 = time.perf_counter_ns()
+        if fold_hit and payload is not None:
+            self._hit_lookup_ns[script] = t1 - t0  # lookups may run on other threads: keyed, not thread-local
+        else:
+            rec.complete("cache lookup", "cache", t0, t1, {"script": script, "hit": payload is not None})
         return payload
 
     def _cache_lookup(self, script: str, ctx: str, inputs_json: str) -> dict | None:
@@ -526,10 +534,21 @@ class _Loader:
         if not rec.enabled:
             return self._build_package(entry, payload, cached)
         t0 = time.perf_counter_ns()
-        pkg = self._build_package(entry, payload, cached)
-        rec.complete("package //" + ("" if entry.path == "." else entry.path), "package", t0, time.perf_counter_ns(),
-                     {"script": entry.build_file, "cache": "hit" if cached else "miss",
-                      "targets": len(pkg.targets) if pkg is not None else None})
+        if cached:
+            # A hit is one compact slice: its glob expansions and its lookup
+            # are summed into the args rather than recorded one by one.
+            with rec.folded("glob") as fold:
+                pkg = self._build_package(entry, payload, cached)
+        else:
+            pkg = self._build_package(entry, payload, cached)
+        args = {"script": entry.build_file, "cache": "hit" if cached else "miss",
+                "targets": len(pkg.targets) if pkg is not None else None}
+        if cached:
+            args.update(fold.args())
+            lookup_ns = self._hit_lookup_ns.pop(entry.build_file, None)
+            if lookup_ns is not None:
+                args["lookup_us"] = round(lookup_ns / 1000, 1)
+        rec.complete("package //" + ("" if entry.path == "." else entry.path), "package", t0, time.perf_counter_ns(), args)
         return pkg
 
     def _build_package(self, entry: PackageEntry, payload: dict, cached: bool) -> Package | None:
@@ -1023,7 +1042,7 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
             return '{"package":' + json.dumps(e.path) + ',"project":' + project_json + "}"
 
         lookups = _lookups_as_done(
-            valid_entries, lambda e: ld.cache_lookup(e.build_file, "build", build_inputs_json(e)),
+            valid_entries, lambda e: ld.cache_lookup(e.build_file, "build", build_inputs_json(e), fold_hit=True),
             getattr(state.action_cache, "lookup_workers", 1) if use_cache else 1)
         for e, payload in lookups:
             inputs = {"project": project, "package": e.path}
