@@ -438,3 +438,15 @@ def test_javascript_that_tree_sitter_misreads_still_runs():
         "export const v = [a.accessor, a.abstract, String.raw`\\u${1}\\xZ`];"
     )
     assert run_body(transform(src, filename="j.js"))["v"] == [1, 2, "\\u1\\xZ"]
+
+
+def test_top_level_for_await_using_marks_the_module_async():
+    # tree-sitter cannot parse `for (await using`: the repair that makes it
+    # parse takes the `await` out of the parsed text, and the module must
+    # still be marked async (its importers wait for it, in the spec's order).
+    from zako.v8.transpile import transform
+
+    top = transform("for (await using x of []) {}\n", filename="a.js").code
+    nested = transform("async function f() { for (await using x of []) {} }\n", filename="b.js").code
+    assert "__zako_m.a();" in top
+    assert "__zako_m.a();" not in nested

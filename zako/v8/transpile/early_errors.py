@@ -154,6 +154,16 @@ _TARGET_FIELD = dict(_ASSIGNMENT_TARGETS)
 _TRIGGERS = re.compile(rb"<!--|-->|\bawait\b|\bvar\b|\bnew\b|\bimport\b")
 
 
+def awaits_at_top_level(root: tree_sitter.Node, offsets: list[int]) -> bool:
+    """Whether any of these offsets (where a repair took an ``await`` out of
+    the parsed text) lies outside every function: the module is async then."""
+    for at in offsets:
+        n = root.descendant_for_byte_range(at, at + 1)
+        if n is not None and not any(a.type in _VAR_SCOPES for a in _ancestors(n)):
+            return True
+    return False
+
+
 def _ancestors(n: tree_sitter.Node):
     p = n.parent
     while p is not None:

@@ -82,6 +82,7 @@ def module_repairs(src: bytes, tree: tree_sitter.Tree, parse: Parse) -> Repairs 
     for m in _FOR_AWAIT_USING.finditer(src):
         repairs.swap(m.start(1), b" " * len(m.group(1)))
         repairs.swap(m.start(3), b"const")
+        repairs.awaits.append(m.start(1))
         changed = True
     if changed and not parse(bytes(repairs.src)).root_node.has_error:
         return repairs

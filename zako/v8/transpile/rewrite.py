@@ -326,6 +326,8 @@ class _Rewriter:
             what = "missing " + bad.type if bad.is_missing else "unexpected " + repr(self.text(bad)[:30])
             raise self.error(bad, f"syntax error: {what}")
         self.has_tla = early_errors.check_module(root, self.error)
+        if not self.has_tla and self.repairs is not None and self.repairs.awaits:
+            self.has_tla = early_errors.awaits_at_top_level(root, self.repairs.awaits)
         for stmt in root.children:
             t = stmt.type
             if t == "import_statement":

@@ -51,10 +51,13 @@ class Repairs:
     """The repaired text, the spans blanked in it (as output edits), and
     where an ``accessor`` keyword was taken out (by byte offset)."""
 
-    __slots__ = ("src", "blanked", "accessors", "using", "imports")
+    __slots__ = ("src", "blanked", "accessors", "using", "imports", "awaits")
 
     def __init__(self, src: bytes) -> None:
         self.src = bytearray(src)
+        # where `for (await using` lost its `await` to the parse: a top-level
+        # one still makes the module async
+        self.awaits: list[int] = []
         self.blanked: list[tuple[int, int]] = []
         self.accessors: set[int] = set()
         self.using: list[int] = []
