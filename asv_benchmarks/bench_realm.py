@@ -9,6 +9,12 @@
 - ``ModuleEvaluation``: a typical BUILD file of a ``zako.devtools.gentree``
   tree (it imports ``zako:build``, a shared library and its helpers)
   through ``Engine.execute_module``, realm against isolate.
+- ``CoreImport``: what importing ``zako:core`` (and so ``zako:semver``)
+  adds to an evaluation: a build file that imports it and uses
+  ``version``, against one that imports nothing, both through
+  ``Engine.execute_module`` in a live realm. ``time_execute_module`` per
+  file; ``track_core_cost_ms``: median of the importing file minus median
+  of the plain one, sampled alternately in one call.
 - ``WorkerScaling``: a cold in-process load (nothing cached) of a generated
   1,000-package tree with 1 worker and with 2; ``track_speedup`` is the
   one-worker time over the two-worker time (goal ≥ 1.7 on 2 cores). One
@@ -121,6 +127,56 @@ class ModuleEvaluation:
 
     def time_execute_module(self, tree, isolation):
         return self.engine.execute_module(self.specifier, context_type=ContextType.BUILD, loader=self.loader)
+
+
+_CORE_SOURCES = {
+    "nothing": "export const ok = 1;\n",
+    "zako:core": 'import { version } from "zako:core";\nexport const ok = `${version}`.length > 0 ? 1 : 0;\n',
+}
+
+
+class CoreImport:
+    params = list(_CORE_SOURCES)
+    param_names = ["imports"]
+
+    def setup(self, imports):
+        self.tmp = tempfile.mkdtemp(prefix="zako-bench-core-")
+        self.loaders = {
+            k: ModuleLoader(self.tmp, memory_modules={"main": src}, transform_cache=MemoryTransformCache())
+            for k, src in _CORE_SOURCES.items()
+        }
+        self.engine = Engine()
+        for k in _CORE_SOURCES:  # warm: the realm compiles each builtin's factory once
+            for _ in range(5):
+                result = self._one(k)
+            assert result.exception is None and result.value["ok"] == 1, result
+
+    def teardown(self, imports):
+        self.engine.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _one(self, imports):
+        return self.engine.execute_module("zako-memory:main", context_type=ContextType.BUILD, loader=self.loaders[imports])
+
+    def time_execute_module(self, imports):
+        self._one(imports)
+
+    def track_core_cost_ms(self, imports):
+        """Median ms of the ``zako:core`` file minus the median of the plain
+        one, sampled alternately in this call (the same for both params)."""
+        core, plain = [], []
+        clock = time.perf_counter
+        for _ in range(OVERHEAD_SAMPLES):
+            t0 = clock()
+            self._one("zako:core")
+            t1 = clock()
+            self._one("nothing")
+            t2 = clock()
+            core.append(t1 - t0)
+            plain.append(t2 - t1)
+        return (statistics.median(core) - statistics.median(plain)) * 1000.0
+
+    track_core_cost_ms.unit = "ms"
 
 
 class WorkerScaling:
