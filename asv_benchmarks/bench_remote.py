@@ -11,7 +11,12 @@ front of a real nginx WebDAV cache (``tests/nginx_server.py``):
   + 5 s, with the default 2 s request deadline).
 - ``WarmLoad.time_load``: ``local`` reads a filled local cache; ``remote_50ms``
   starts from an empty local cache and gets every entry from the remote at
-  50 ms a request (goal: <= 3x local).
+  50 ms a request (goal: <= 3x local); ``nginx`` the same straight from
+  nginx (no proxy, no added latency; goal: <= 2x local), and
+  ``nginx_blobs`` with results kept out of their graph entries
+  (``ZAKO_CACHE_INLINE_MAX=0``: three dependent requests per package, as
+  before inline results), the "before" in the same run.
+- ``ColdLoad.time_load`` ``nginx``: uploading straight to nginx.
 
 Each timed call builds a ``GlobalState`` on a fresh cache directory, loads,
 and closes it (the close waits for uploads), so every mode pays the same
@@ -72,14 +77,37 @@ class _FaultProcess:
                 self.proc.wait(timeout=5)
 
 
-def _make_tree(base: str, packages: int) -> dict:
+class _InlineOff:
+    """``ZAKO_CACHE_INLINE_MAX=0`` while in effect (the blob path), restored after."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+        self.saved = os.environ.get("ZAKO_CACHE_INLINE_MAX")
+
+    def __enter__(self):
+        if self.on:
+            os.environ["ZAKO_CACHE_INLINE_MAX"] = "0"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self.on:
+            return
+        if self.saved is None:
+            os.environ.pop("ZAKO_CACHE_INLINE_MAX", None)
+        else:
+            os.environ["ZAKO_CACHE_INLINE_MAX"] = self.saved
+
+
+def _make_tree(base: str, packages: int, blobs: bool = False) -> dict:
     tree = os.path.join(base, "tree")
     generate(tree, packages, libraries=8, seed=3)
-    warm = os.path.join(base, "warm-cache")
-    with GlobalState(cache_dir=warm) as state:
-        result = state.load(tree)
-    assert result.ok and result.stats["evaluated"] == packages + 1, result.stats
-    return {"tree": tree, "warm": warm}
+    out = {"tree": tree}
+    for name, off in (("warm", False), ("warm_blobs", True)) if blobs else (("warm", False),):
+        out[name] = os.path.join(base, name.replace("_", "-") + "-cache")
+        with _InlineOff(off), GlobalState(cache_dir=out[name]) as state:
+            result = state.load(tree)
+        assert result.ok and result.stats["evaluated"] == packages + 1, result.stats
+    return out
 
 
 def _copy_cache_to_remote(cache_dir: str, data_dir: str) -> None:
@@ -110,6 +138,7 @@ class _RemoteBench:
         self.tmp = tempfile.mkdtemp(prefix="zako-bench-remote-")
         self.nginx = self.fault = None
         self.url = None
+        self.inline_off = _InlineOff(mode.endswith("_blobs")).__enter__()
         if mode == "local":
             return
         NginxUnavailable, start_nginx = _nginx()
@@ -117,12 +146,16 @@ class _RemoteBench:
             self.nginx = start_nginx(os.path.join(self.tmp, "nginx"))
         except NginxUnavailable as exc:
             raise NotImplementedError(f"needs nginx: {exc}") from None
+        self.prefix = uuid.uuid4().hex
+        if mode.startswith("nginx"):
+            self.url = f"{self.nginx.url}/{self.prefix}"
+            return
         fault = {"remote_50ms": "none"}.get(mode, mode)
         self.fault = _FaultProcess(self.nginx.url, fault, LATENCY_S if fault == "none" else 0.0, self.timeout)
-        self.prefix = uuid.uuid4().hex
         self.url = f"{self.fault.url}/{self.prefix}"
 
     def teardown(self, paths, mode):
+        self.inline_off.__exit__()
         if self.fault is not None:
             self.fault.stop()
         if self.nginx is not None:
@@ -135,7 +168,7 @@ class _RemoteBench:
 
 
 class ColdLoad(_RemoteBench):
-    params = ["local", "remote_50ms", "blackhole", "trickle"]
+    params = ["local", "nginx", "remote_50ms", "blackhole", "trickle"]
     param_names = ["mode"]
 
     def time_load(self, paths, mode):
@@ -143,14 +176,19 @@ class ColdLoad(_RemoteBench):
 
 
 class WarmLoad(_RemoteBench):
-    params = ["local", "remote_50ms"]
+    params = ["local", "nginx", "nginx_blobs", "remote_50ms"]
     param_names = ["mode"]
+
+    def setup_cache(self):
+        base = os.path.abspath("zako-bench-remote-warm")
+        shutil.rmtree(base, ignore_errors=True)
+        return _make_tree(base, N_PACKAGES, blobs=True)
 
     def setup(self, paths, mode):
         super().setup(paths, mode)
-        self.warm = paths["warm"]
+        self.warm = paths["warm_blobs" if mode.endswith("_blobs") else "warm"]
         if self.nginx is not None:
-            _copy_cache_to_remote(paths["warm"], os.path.join(self.nginx.data_dir, self.prefix))
+            _copy_cache_to_remote(self.warm, os.path.join(self.nginx.data_dir, self.prefix))
 
     def time_load(self, paths, mode):
         if mode == "local":
@@ -228,26 +266,33 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="remote-cache load figures")
     p.add_argument("--packages", type=int, default=2000)
     p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--cases", default="", help="comma-separated Class:mode to run (default: all), "
+                   "e.g. ColdLoad:local,ColdLoad:nginx,WarmLoad:local,WarmLoad:nginx")
+    p.add_argument("--no-client", action="store_true", help="skip ClientOverhead")
     args = p.parse_args(argv)
+    wanted = {c.strip() for c in args.cases.split(",") if c.strip()}
     base = tempfile.mkdtemp(prefix="zako-remote-figures-")
     try:
-        paths = _make_tree(base, args.packages)
+        paths = _make_tree(base, args.packages, blobs=not wanted or "WarmLoad:nginx_blobs" in wanted)
         rows = []
         for cls, modes in ((ColdLoad, ColdLoad.params), (WarmLoad, WarmLoad.params)):
             for mode in modes:
-                bench = cls()
-                bench.setup(paths, mode)
-                try:
-                    times = []
-                    for _ in range(args.repeat):
+                if wanted and f"{cls.__name__}:{mode}" not in wanted:
+                    continue
+                times = []
+                for _ in range(args.repeat):  # a fresh server each time: a cold load must upload everything
+                    bench = cls()
+                    bench.setup(paths, mode)
+                    try:
                         t0 = time.perf_counter()
                         bench.time_load(paths, mode)
                         times.append(time.perf_counter() - t0)
-                finally:
-                    bench.teardown(paths, mode)
+                    finally:
+                        bench.teardown(paths, mode)
                 rows.append((cls.__name__, mode, min(times)))
-                print(f"{cls.__name__:9} {mode:12} {min(times):8.2f} s", flush=True)
-        for client in ClientOverhead.params:
+                print(f"{cls.__name__:9} {mode:12} {' '.join(f'{t:.2f}' for t in times)} s "
+                      f"(load average {' '.join(f'{x:.1f}' for x in os.getloadavg())})", flush=True)
+        for client in ClientOverhead.params if not args.no_client else ():
             bench = ClientOverhead()
             bench.setup(client)
             try:
@@ -263,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         local = {name: t for name, mode, t in rows if mode == "local"}
         print()
         for name, mode, t in rows:
-            if mode != "local":
+            if mode != "local" and name in local:
                 print(f"{name:9} {mode:12} {t / local[name]:5.2f}x local, local + {t - local[name]:.2f} s")
     finally:
         shutil.rmtree(base, ignore_errors=True)

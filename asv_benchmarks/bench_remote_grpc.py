@@ -6,7 +6,10 @@ loopback), against local-only.
   local).
 - ``WarmLoad.time_load``: ``local`` reads a filled local cache; ``grpc``
   starts from an empty local cache and gets every entry from a filled
-  buildgrid (goal: <= 2x local).
+  buildgrid (goal: <= 2x local); ``grpc_blobs`` the same with results kept
+  out of their graph entries (``ZAKO_CACHE_INLINE_MAX=0``: two dependent
+  ``GetActionResult`` and a blob read per package, as before inline
+  results), the "before" in the same run.
 
 buildgrid runs in its own venv (``tests/buildgrid_server.py``: the tests
 build it, or ``$ZAKO_BUILDGRID`` names a ``bgd``); without one the ``grpc``
@@ -55,12 +58,28 @@ def _make_tree(base: str, packages: int) -> dict:
     return {"tree": tree, "warm": warm}
 
 
+def _inline_off(on: bool):
+    """Set ``ZAKO_CACHE_INLINE_MAX=0`` (the blob path) if ``on``; returns the undo."""
+    saved = os.environ.get("ZAKO_CACHE_INLINE_MAX")
+    if on:
+        os.environ["ZAKO_CACHE_INLINE_MAX"] = "0"
+
+    def undo() -> None:
+        if not on:
+            return
+        if saved is None:
+            os.environ.pop("ZAKO_CACHE_INLINE_MAX", None)
+        else:
+            os.environ["ZAKO_CACHE_INLINE_MAX"] = saved
+    return undo
+
+
 class _GrpcBench:
     number = 1
     repeat = (1, 3, 60.0)
     warmup_time = 0.0
     timeout = 900
-    params = ["local", "grpc"]
+    params = ["local", "grpc", "grpc_blobs"]
     param_names = ["mode"]
 
     def setup_cache(self):
@@ -73,12 +92,14 @@ class _GrpcBench:
         self.tmp = tempfile.mkdtemp(prefix="zako-bench-grpc-")
         self.server = None
         self.url = None
-        if mode == "grpc":
+        self.undo_inline = _inline_off(mode.endswith("_blobs"))
+        if mode.startswith("grpc"):
             # A fresh, empty server for every sample: a cold load must upload everything.
             self.server = _start_buildgrid(os.path.join(self.tmp, "buildgrid"))
             self.url = self.server.url
 
     def teardown(self, paths, mode):
+        self.undo_inline()
         if self.server is not None:
             self.server.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -89,6 +110,8 @@ class _GrpcBench:
 
 
 class ColdLoad(_GrpcBench):
+    params = ["local", "grpc"]
+
     def time_load(self, paths, mode):
         result = self._load(tempfile.mkdtemp(dir=self.tmp))
         assert result.stats.get("remote_cache", "0 hits").startswith("0 hits"), result.stats
@@ -118,13 +141,17 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="gRPC remote-cache load figures")
     p.add_argument("--packages", type=int, default=2000)
     p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--cases", default="", help="comma-separated Class:mode to run (default: all)")
     args = p.parse_args(argv)
+    wanted = {c.strip() for c in args.cases.split(",") if c.strip()}
     base = tempfile.mkdtemp(prefix="zako-grpc-figures-")
     try:
         paths = _make_tree(base, args.packages)
         best = {}
         for cls in (ColdLoad, WarmLoad):
             for mode in cls.params:
+                if wanted and f"{cls.__name__}:{mode}" not in wanted:
+                    continue
                 times = []
                 for _ in range(args.repeat):
                     bench = cls()
@@ -136,10 +163,11 @@ def main(argv: list[str] | None = None) -> int:
                     finally:
                         bench.teardown(paths, mode)
                 best[cls.__name__, mode] = min(times)
-                print(f"{cls.__name__:9} {mode:6} {' '.join(f'{t:.2f}' for t in times)} s", flush=True)
-        for name in ("ColdLoad", "WarmLoad"):
-            ratio = best[name, "grpc"] / best[name, "local"]
-            print(f"{name:9} grpc / local = {ratio:.2f}x")
+                print(f"{cls.__name__:9} {mode:10} {' '.join(f'{t:.2f}' for t in times)} s "
+                      f"(load average {' '.join(f'{x:.1f}' for x in os.getloadavg())})", flush=True)
+        for (name, mode), t in best.items():
+            if mode != "local" and (name, "local") in best:
+                print(f"{name:9} {mode} / local = {t / best[name, 'local']:.2f}x")
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0
