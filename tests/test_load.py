@@ -289,7 +289,10 @@ def test_cache_survives_a_new_process_state(tmp_path):
         assert r.evaluated == [] and r.stats["cache_hits"] == 6
 
 
-def test_damaged_cache_entry_is_a_miss(tmp_path):
+def test_damaged_cache_entry_is_a_miss(tmp_path, monkeypatch):
+    # Result blobs are read only when results are not inline in graph entries
+    # (tests/test_cache_inline.py covers damaged inline results).
+    monkeypatch.setenv("ZAKO_CACHE_INLINE_MAX", "0")
     root = tmp_path / "tree"
     gentree.generate(str(root), 3, libraries=1)
     cache = tmp_path / "cache"
