@@ -70,7 +70,32 @@ def filled(buildgrid, tree, local, tmp_path_factory):  # noqa: F811
     code, doc, err, _ = zako_load(tree, str(tmp_path_factory.mktemp("machine1")), "--remote-cache", buildgrid.url)
     assert code == 0 and warnings_in(err) == [], err
     assert doc["packages"] == local["packages"]
-    assert doc["stats"]["remote_cache"] == f"0 hits, {2 * (N + 1)} uploads"
+    # One entry per script: a result that rides inline keeps its own entry local.
+    assert doc["stats"]["remote_cache"] == f"0 hits, {N + 1} uploads"
+    return buildgrid
+
+
+@pytest.fixture(scope="module")
+def blob_tree(tmp_path_factory):
+    """Another tree (own keys on the shared server) whose results are kept
+    out of line (``ZAKO_CACHE_INLINE_MAX=0``): result entries and blobs on
+    buildgrid, for faults in blobs. Returns (tree, local answer)."""
+    root = tmp_path_factory.mktemp("reapi-blobs") / "tree"
+    gentree.generate(str(root), N, libraries=2, seed=1718)
+    code, doc, err, elapsed = zako_load(str(root), str(tmp_path_factory.mktemp("local-blobs")))
+    assert code == 0 and doc is not None, err
+    return str(root), {"packages": doc["packages"], "project": doc["project"], "seconds": elapsed}
+
+
+@pytest.fixture(scope="module")
+def filled_blobs(buildgrid, blob_tree, tmp_path_factory):  # noqa: F811
+    tree, local = blob_tree
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZAKO_CACHE_INLINE_MAX", "0")
+        code, doc, err, _ = zako_load(tree, str(tmp_path_factory.mktemp("machine1-blobs")),
+                                      "--remote-cache", buildgrid.url)
+    # Scripts both trees share may already be there: hits, then, through result entries and blobs.
+    assert code == 0 and warnings_in(err) == [] and "uploads" in doc["stats"]["remote_cache"], err
     return buildgrid
 
 
@@ -85,8 +110,9 @@ def test_second_machine_evaluates_nothing(filled, tree, local, tmp_path):
     assert doc["stats"]["evaluated"] == 0 and doc["stats"]["remote_hits"] == 0
 
 
-def test_second_machine_repairs_a_lost_local_blob_from_the_remote(filled, tree, local, tmp_path, monkeypatch):
+def test_second_machine_repairs_a_lost_local_blob_from_the_remote(filled_blobs, blob_tree, tmp_path, monkeypatch):
     monkeypatch.setenv("ZAKO_CACHE_INLINE_MAX", "0")  # results inline in graph entries need no blob
+    filled, (tree, local) = filled_blobs, blob_tree
     cache = tmp_path / "machine2"
     code, doc, err, _ = zako_load(tree, str(cache), "--remote-cache", filled.url)
     assert code == 0 and doc["stats"]["evaluated"] == 0, err
@@ -144,9 +170,10 @@ def test_server_killed_mid_warm_load(filled, local, tree, tmp_path):
         check_one_warning(local, tree, str(tmp_path / "c"), proxy.url, "switched off for the rest of this load")
 
 
-def test_tampered_blobs_are_misses_with_one_warning(filled, local, tree, tmp_path, monkeypatch):
+def test_tampered_blobs_are_misses_with_one_warning(filled_blobs, blob_tree, tmp_path, monkeypatch):
     # Result blobs are read only when results are not inline (test_cache_inline.py: tampered inline results).
     monkeypatch.setenv("ZAKO_CACHE_INLINE_MAX", "0")
+    filled, (tree, local) = filled_blobs, blob_tree
     with ReapiProxy(filled.target, "tamper") as proxy:
         doc, warning = check_one_warning(local, tree, str(tmp_path / "c"), proxy.url, "tampered")
     # Every result blob came back damaged (or was not asked for once the

@@ -73,6 +73,18 @@ def filled(nginx_server, tree, tmp_path_factory):  # noqa: F811
     return url
 
 
+@pytest.fixture(scope="module")
+def filled_blobs(nginx_server, tree, tmp_path_factory):  # noqa: F811
+    """The same, with results out of line (result entries and blobs on the
+    server): a prefix for faults in ``/cas/`` bodies."""
+    url = f"{nginx_server.url}/{uuid.uuid4().hex}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZAKO_CACHE_INLINE_MAX", "0")
+        code, doc, err, _ = zako_load(tree, str(tmp_path_factory.mktemp("filler-blobs")), "--remote-cache", url)
+    assert code == 0 and warnings_in(err) == [], err
+    return url
+
+
 # What each fault's one warning must say (besides naming the remote).
 COLD = {
     "refuse": "Connection refused",
@@ -120,8 +132,10 @@ def test_cold_load_with_a_faulty_remote(fault, local, tree, tmp_path, nginx_serv
 
 
 @pytest.mark.parametrize("fault", sorted(WARM))
-def test_warm_load_with_a_faulty_remote(fault, local, tree, tmp_path, nginx_server, filled, monkeypatch):  # noqa: F811
+def test_warm_load_with_a_faulty_remote(fault, local, tree, tmp_path, nginx_server, request, monkeypatch):  # noqa: F811
+    filled = request.getfixturevalue("filled")
     if fault == "tamper":  # tampered /cas/ bodies are read only when results are not inline in graph entries
+        filled = request.getfixturevalue("filled_blobs")
         monkeypatch.setenv("ZAKO_CACHE_INLINE_MAX", "0")
     # The fault server proxies to nginx, so it serves the filled prefix under its own URL.
     prefix = filled.rsplit("/", 1)[1]
