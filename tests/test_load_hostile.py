@@ -50,7 +50,7 @@ import { next, seen } from "../lib/counter.ts";
 
 seen.push("{name}");
 const probe = {
-  globals: ["leak", "leakFromTimer", "leakFromInterval", "leakFromPromise", "leakFromMicrotask"]
+  globals: ["leak", "leakDefined", "leakFromTimer", "leakFromInterval", "leakFromPromise", "leakFromMicrotask"]
     .map((k) => typeof (globalThis as any)[k]),
   objectToString: String({}),
   polluted: typeof ({} as any).polluted,
@@ -91,8 +91,6 @@ import { next, seen } from "../lib/counter.ts";
 for (let i = 0; i < 5; i++) next();
 seen.push("polluter");
 const tries: Array<() => void> = [
-  () => { (globalThis as any).leak = 1; },
-  () => { Object.defineProperty(globalThis, "leak", { value: 1 }); },
   () => { Object.prototype.toString = () => "pwned"; },
   () => { (Object.prototype as any).polluted = 1; },
   () => { Object.setPrototypeOf(Object.prototype, { polluted: 1 }); },
@@ -121,9 +119,22 @@ queueMicrotask(() => { try { (globalThis as any).leakFromMicrotask = 1; } catch 
 target({ name: "polluter", kind: "filegroup", srcs: [], attrs: { refused, tried: tries.length } });
 """
 
+# Defines globals, which the language allows and the realm permits (the
+# global object is watched, not frozen): it loads, and its realm is retired
+# after it, so no later evaluation sees `leak`.
+GLOBALS = """
+import { target } from "zako:build";
+(globalThis as any).leak = 1;
+Object.defineProperty(globalThis, "leakDefined", { value: 1 });
+target({ name: "globals", kind: "filegroup", srcs: [], attrs: { leak: (globalThis as any).leak } });
+// after target(): the builtins' own checks in this evaluation use RegExp too
+RegExp.prototype.exec = () => null;
+"""
+
 # name -> (source, problem kind, words the message must contain)
 HOSTILE = {
     "a_polluter": (POLLUTER, None, ()),
+    "a_globals": (GLOBALS, None, ()),
     "spin": ("import { target } from \"zako:build\";\nfor (;;) {}\n", "timeout", ("did not finish",)),
     # big objects, so the limit is reached in well under the timeout even on a busy machine
     "heap": ("const keep: any[] = [];\nfor (;;) keep.push({ a: new Array(1024).fill(keep.length), b: \"x\" + keep.length });\n",
@@ -207,7 +218,7 @@ def test_hostile_scripts_are_one_problem_each_and_leave_the_rest_intact(
     assert [p["path"] for p in normal_packages(clean)] == sorted(NORMAL)
     probe = clean["packages"][0]["targets"][0]["attrs"]["probe"]
     # The clean tree's answers are the untouched realm's answers.
-    assert probe["globals"] == ["undefined"] * 5 and probe["counter"] == 1 and probe["seen"] == 1
+    assert probe["globals"] == ["undefined"] * 6 and probe["counter"] == 1 and probe["seen"] == 1
     assert probe["objectToString"] == "[object Object]" and probe["push"] == 2 and probe["stackLimit"] > 0
 
     served.clear()
@@ -233,10 +244,13 @@ def test_hostile_scripts_are_one_problem_each_and_leave_the_rest_intact(
     [polluter] = [p for p in doc["packages"] if p["path"] == "a_polluter"]
     attrs = polluter["targets"][0]["attrs"]
     assert attrs["refused"] == attrs["tried"], attrs
+    # The globals script's writes worked for itself (and only for itself: the probes).
+    [definer] = [p for p in doc["packages"] if p["path"] == "a_globals"]
+    assert definer["targets"][0]["attrs"] == {"leak": 1}
 
     # The normal packages are exactly what a load without the hostile ones gives.
     assert normal_packages(doc) == normal_packages(clean)
-    assert {p["path"] for p in doc["packages"]} == set(NORMAL) | {"a_polluter"}
+    assert {p["path"] for p in doc["packages"]} == set(NORMAL) | {"a_polluter", "a_globals"}
 
     if isolation == "realm" and jobs == 1:
         # The case this is about: normal scripts ran in a realm after a
@@ -250,6 +264,8 @@ def test_hostile_scripts_are_one_problem_each_and_leave_the_rest_intact(
             elif realm in realm_of_hostile:
                 followers.add((realm_of_hostile[realm], package))
         assert any(h == "a_polluter" for h, _ in followers), served
+        # ...but none ran in the realm the globals script changed: it was retired.
+        assert not any(h == "a_globals" for h, _ in followers), served
 
 
 def test_huge_array_from_is_one_problem_not_a_dead_process(tmp_path):
