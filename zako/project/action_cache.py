@@ -3,8 +3,9 @@
 The CAS answers "what are the bytes with this content digest"; loading also
 needs "what did evaluating *this* script with *these* inputs produce", a key
 that is not the digest of its value. That is Bazel's action cache (``/ac/``
-beside ``/cas/`` in its HTTP cache protocol). Entries here are tiny JSON
-documents pointing into the CAS.
+beside ``/cas/`` in its HTTP cache protocol). Entries here are small JSON
+documents pointing into the CAS, or carrying a small result inline (the
+loader's graph entries: one read answers a whole lookup).
 
 Local entries live in ``root/<2 hex>/<hex>``, written to a temporary file
 and renamed (a crash never leaves half an entry). The remote side is the
@@ -85,7 +86,7 @@ class ActionCache:
     @property
     def lookup_workers(self) -> int:
         """How many lookups a loader should run at once: with a live remote
-        each is a few dependent round trips, so many; locally, one."""
+        each waits for at least one round trip, so many; locally, one."""
         if self.remote is None or not self.health.allow():
             return 1
         return self.remote_lookup_workers
