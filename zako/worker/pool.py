@@ -156,6 +156,9 @@ class _JobFuture(Future):
         return True
 
 
+_POOL_SERIALS = itertools.count(1)
+
+
 class _Job:
     __slots__ = (
         "input", "future", "token", "caller_token", "on_caller_cancel", "priority", "request",
@@ -252,6 +255,9 @@ class WorkerPool:
         self._context: Any = None
         self._ready: list[tuple[int, int, _Job]] = []
         self._seq = itertools.count()
+        # Trace ids of resource waits: unique per process (an id() of the job
+        # would be reused once the job is freed, merging two waits).
+        self._trace_base = next(_POOL_SERIALS) << 32
         self._queued = 0  # ADMITTING + QUEUED jobs
         self._admitting: set[_Job] = set()
         self._async_space_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
@@ -488,11 +494,14 @@ class WorkerPool:
             assert self._admission is not None
             rec = _trace.current()
             if rec.enabled:  # before admit(): the grant may come back inside it
-                rec.async_begin("resource wait", "resource", id(job), {"pool": self._name})
+                rec.async_begin("resource wait", "resource", self._wait_id(job), {"pool": self._name})
             self._admission.admit(job)
         if job.caller_token is not None:
             job.caller_token.add_callback(job.on_caller_cancel)
         return job.future
+
+    def _wait_id(self, job: _Job) -> int:
+        return self._trace_base + job.seq
 
     def _push_ready_locked(self, job: _Job) -> None:
         job.state = _QUEUED
@@ -504,7 +513,7 @@ class WorkerPool:
     def _admitted(self, job: _Job, release: Any) -> None:
         rec = _trace.current()
         if rec.enabled:
-            rec.async_end("resource wait", "resource", id(job), {"granted": True})
+            rec.async_end("resource wait", "resource", self._wait_id(job), {"granted": True})
         with self._lock:
             self._admitting.discard(job)
             if job.state == _ADMITTING:
@@ -521,7 +530,7 @@ class WorkerPool:
         when the wait was cancelled (the job was cancelled first)."""
         rec = _trace.current()
         if rec.enabled:
-            rec.async_end("resource wait", "resource", id(job), {"granted": False})
+            rec.async_end("resource wait", "resource", self._wait_id(job), {"granted": False})
         with self._lock:
             self._admitting.discard(job)
             if self._closing:
