@@ -39,7 +39,7 @@ from typing import Any
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote_from_bytes, unquote, urlparse
 
 from .context_type import BUILTIN_NAMES, COMMON_BUILTINS, ContextType
 from .errors import ModuleLoadError, TranspileError
@@ -173,6 +173,7 @@ class ModuleLoader:
         if not root_path.is_dir():
             raise ValueError(f"project root {os.fspath(root)!r} is not a directory")
         self.root = root_path
+        self._root_prefix = str(root_path).rstrip("/") + "/"
         self.transform_cache = transform_cache
         # snapshot: the tree is taken as it was first seen, for this loader's
         # life (one load). Each path is observed and each file read once, so
@@ -180,6 +181,10 @@ class ModuleLoader:
         # first; every graph still records the probes and the text it used.
         self._snapshot = snapshot
         self._observed: dict[str, tuple[str, str | None]] = {}
+        # real paths of directories: one lstat per directory for the load
+        # instead of one per path component for every file (os.path.realpath)
+        self._dirs: dict[str, str] = {}
+        self._uris: dict[str, ModuleSpecifier] = {}
         self._reads: dict[tuple[str, str, Any], LoadedModule] = {}
         self._resolved: dict[tuple[Any, ...], tuple[ModuleSpecifier, tuple[tuple[str, str], ...]]] = {}
         self._memory: dict[str, tuple[str, bool]] = {}
@@ -222,10 +227,13 @@ class ModuleLoader:
             name = self._names.get(spec.url)
             if name is None:
                 path = self._url_path(spec.url)
-                try:
-                    name = Path(path).relative_to(self.root).as_posix()
-                except ValueError:
-                    name = path
+                if path.startswith(self._root_prefix) and "//" not in path and "/./" not in path and not path.endswith(("/", "/.")):
+                    name = path[len(self._root_prefix):]  # what relative_to gives, without Paths
+                else:
+                    try:
+                        name = Path(path).relative_to(self.root).as_posix()
+                    except ValueError:
+                        name = path
                 if len(self._names) < 65536:  # a url always names the same path: safe to keep
                     self._names[spec.url] = name
             return name
@@ -342,14 +350,14 @@ class ModuleLoader:
         if spec.url.startswith("file:"):
             path = os.path.normpath(self._url_path(spec.url))
         elif path_text.startswith(("./", "../")) or path_text in (".", ".."):
-            base = self.root
+            base = str(self.root)
             if importer is not None and importer.module_type is ModuleType.FILE:
-                base = Path(self._url_path(importer.url)).parent
-            path = os.path.normpath(base / path_text)
+                base = os.path.dirname(self._url_path(importer.url)) or base
+            path = os.path.normpath(os.path.join(base, path_text))
         elif os.path.isabs(path_text):
             path = os.path.normpath(path_text)
         else:
-            path = os.path.normpath(self.root / path_text)
+            path = os.path.normpath(os.path.join(str(self.root), path_text))
         path = self._check_inside(path, refuse)
         return self._find_file(path, refuse, probes)
 
@@ -365,6 +373,8 @@ class ModuleLoader:
 
     @staticmethod
     def _url_path(url: str) -> str:
+        if url.startswith("file:///") and not any(c in url for c in ";?#"):
+            return unquote(url[7:])  # what urlparse gives, for the URLs _file_spec makes
         parsed = urlparse(url)
         return unquote(parsed.path)
 
@@ -386,10 +396,11 @@ class ModuleLoader:
         candidates += [os.path.join(path, index) for index in _INDEX_FILES]
         root = str(self.root)
         observed = self._observed if self._snapshot else None
+        dirs = self._dirs if self._snapshot else None
         for candidate in candidates:
             hit = observed.get(candidate) if observed is not None else None
             if hit is None:
-                hit = _observe(candidate, root)
+                hit = _observe(candidate, root, dirs)
                 if observed is not None:
                     observed[candidate] = hit
             seen, real = hit
@@ -400,9 +411,19 @@ class ModuleLoader:
             if real is not None:
                 if not self._inside(real):
                     raise refuse(f"{candidate!r} is a link to {real!r}, outside the project root {str(self.root)!r}")
-                return ModuleSpecifier(Path(real).as_uri(), ModuleType.FILE)
+                return self._file_spec(real)
         tried = ", ".join(self.display_name(ModuleSpecifier(Path(c).as_uri(), ModuleType.FILE)) for c in candidates)
         raise refuse(f"module not found (tried {tried})")
+
+    def _file_spec(self, real: str) -> ModuleSpecifier:
+        # Path.as_uri, without building a Path each time a build file is
+        # resolved (the same file comes back for every importer).
+        spec = self._uris.get(real)
+        if spec is None:
+            spec = ModuleSpecifier("file://" + quote_from_bytes(os.fsencode(real)), ModuleType.FILE)
+            if len(self._uris) < 65536:
+                self._uris[real] = spec
+        return spec
 
     # --- graph -----------------------------------------------------------------
 
