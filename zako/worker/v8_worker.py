@@ -11,6 +11,7 @@ rule (``PoolConfig.max_heap_bytes_per_worker``).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Mapping
@@ -247,13 +248,12 @@ class V8Worker:
     # --- helpers -----------------------------------------------------------------
 
     def _context_type(self, job: V8Job) -> Any:
-        from ..v8 import ContextType
-
         ct = job.context_type
-        if ct is None:
-            return ContextType.for_filename(str(job.specifier))
+        ContextType = _context_type_class()
         if isinstance(ct, ContextType):
             return ct
+        if ct is None:
+            return ContextType.for_filename(str(job.specifier))
         try:
             return ContextType(str(ct).lower())
         except ValueError:
@@ -273,6 +273,15 @@ class V8Worker:
     def __repr__(self) -> str:
         return (f"V8Worker(heap_limit_bytes={self.heap_limit_bytes}, timeout_s={self.timeout_s}, "
                 f"isolation={self.isolation!r})")
+
+
+@functools.cache
+def _context_type_class() -> Any:
+    # The engine layer loads lazily (a pool without V8 jobs never imports it);
+    # an import statement per job costs more than the job's bookkeeping.
+    from ..v8 import ContextType
+
+    return ContextType
 
 
 def _is_cancelled_error(exc: BaseException) -> bool:
