@@ -257,7 +257,14 @@ REALM_FACTORY_LIMIT = 256
 
 
 def _factory_key(m: LoadedModule, code: str) -> str:
-    return blake3(f"{m.name}\0{code}".encode("utf-8")).hexdigest()[:32]
+    return _key_of(m.name, code)
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_of(name: str, code: str) -> str:
+    # A library's code is the same str object in every graph that imports it
+    # (see _with_throw_sites): the lookup costs an identity check, not a hash.
+    return blake3(f"{name}\0{code}".encode("utf-8")).hexdigest()[:32]
 
 
 def build_script(
