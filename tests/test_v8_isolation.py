@@ -210,3 +210,29 @@ def test_an_error_does_not_poison_the_next_evaluation(engine, tmp_path):
     assert bad.exception is not None
     good = engine.execute_module("good.ts", context_type=ContextType.LIBRARY, loader=loader)
     assert good.exception is None and good.value == {"fine": True}
+
+
+@pytest.mark.parametrize("bad, error", [
+    ("return 1 +;", "SyntaxError"),          # V8 refuses the script: nothing started
+    ("throw new RangeError('no');", "RangeError"),
+    ("console.log('before'); return (async () => { throw new TypeError('late'); })();", "TypeError"),
+])
+def test_a_failed_script_leaves_its_realm_serving(bad, error, caplog):
+    """The first host step travels with the script; when the script fails
+    that step is waited out, not cancelled (which would terminate the
+    realm's JS): the realm serves the next evaluation, which sees a clean
+    state and only its own console output."""
+    eng = Engine(isolation="realm")
+    try:
+        assert eng.evaluate("return 0").value == 0
+        made = eng.realms_made
+        failed = eng.evaluate(bad)
+        assert failed.exception is not None and failed.exception.name == error, failed.exception
+        caplog.set_level(logging.INFO, logger="zako.js")
+        caplog.clear()
+        ok = eng.evaluate("console.log('after'); return 2")
+        assert ok.exception is None and ok.value == 2
+        assert [r.getMessage() for r in caplog.records if r.name == "zako.js"] == ["zako-memory:main: after"]
+        assert eng.realms_made == made
+    finally:
+        eng.close()
