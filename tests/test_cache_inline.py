@@ -243,6 +243,8 @@ def test_http_remote_hit_is_one_request_per_script(tmp_path, nginx_server, caplo
         result, got = graph_of(s, root)
     assert got == want and result.stats["evaluated"] == 0
     assert result.stats["remote_hits"] == N  # the graph entry only: no result entry, no blob
+    # Without the pack (test_remote_pack.py), entries are read one by one.
+    (data_dir / "ac" / result.stats["remote_pack"]["key"]).unlink()
     # Tamper one entry on the server: the next machine evaluates that script, warns once.
     graphs = {}
     for name in os.listdir(data_dir / "ac"):
@@ -277,9 +279,11 @@ def test_grpc_remote_hit_is_one_call_and_tampering_is_a_miss(tmp_path, buildgrid
     assert got == want and result.stats["evaluated"] == 0 and result.stats["remote_hits"] == N
     assert not os.path.isdir(tmp_path / "b" / "cas") or not any(
         names for _, _, names in os.walk(tmp_path / "b" / "cas"))  # no blob was fetched
-    # Replace one entry on the server with a tampered copy (same key).
+    # Replace one entry on the server with a tampered copy (same key), and
+    # the pack's pointer with one naming no pack: entries are read one by one.
     _, entry = graphs["p1/BUILD.ts"]
     with _reapi(buildgrid.url) as client:
+        client.ac_put(result.stats["remote_pack"]["key"], b'{"schema":"none"}')
         assert json.loads(client.ac_get(entry["key"])) == entry
         client.ac_put(entry["key"], json.dumps(tamper(entry)).encode())
     with caplog.at_level(logging.WARNING, logger=LOG), GlobalState(cache_dir=tmp_path / "c", jobs=2,

@@ -44,8 +44,9 @@ def test_second_machine_gets_hits_from_the_remote(tmp_path, capsys, tree, remote
     assert code == 0, err
     assert first["stats"]["evaluated"] == N + 1 and first["stats"]["cache_hits"] == 0
     # the Bazel layout on the server: /ac/<hex> entries and /cas/<hex> blobs
-    # one graph entry per script: a result inline in it keeps its own entry local
-    assert len(os.listdir(data_dir / "ac")) == N + 1
+    # one graph entry per script (a result inline in it keeps its own entry
+    # local), and the pointer to the pack of them all
+    assert len(os.listdir(data_dir / "ac")) == N + 2
     assert len(os.listdir(data_dir / "cas")) >= 1
 
     code, second, err = load_json(capsys, tree, "--cache-dir", str(tmp_path / "machine-b"), "--remote-cache", url)

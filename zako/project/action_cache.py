@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from typing import Any
 
 __all__ = ["ActionCache"]
 
 _log = logging.getLogger(__name__)
+_NAMES_BLOB = re.compile(rb"[0-9a-f]{64}/[0-9]+")
 
 
 def _read_small(path: str) -> bytes:
@@ -75,6 +77,11 @@ class ActionCache:
         self.local_hits = self.remote_hits = self.misses = self.remote_puts = 0
         self._count_lock = threading.Lock()
         self._dirs: set[str] = set()
+        # Packs (see zako.project.pack): entries read in one blob, answered
+        # as remote hits; and the remote entries of this load, for the next pack.
+        self._pack: dict[str, bytes] = {}
+        self._sent: dict[str, bytes] = {}
+        self.pack_entries = 0
 
     @property
     def remote_error(self) -> str | None:
@@ -96,7 +103,9 @@ class ActionCache:
     def _path(self, key_hex: str) -> str:
         return os.path.join(self.root, key_hex[:2], key_hex)
 
-    def get(self, key_hex: str) -> bytes | None:
+    def get(self, key_hex: str, *, remote: bool = True) -> bytes | None:
+        """``remote=False``: the local cache and the pack only (no request);
+        a miss then is not counted (the caller asks again with the remote)."""
         try:
             data = _read_small(self._path(key_hex))
             if data:
@@ -110,7 +119,13 @@ class ActionCache:
                 with self._count_lock:
                     self.local_hits += 1
                 return pending
-        data = self._remote_get(key_hex) if self.remote is not None else None
+        data = self._pack.get(key_hex) if self._pack else None
+        if data is None and not remote:
+            return None
+        if data is None and self.remote is not None:
+            data = self._remote_get(key_hex)
+            if data is not None:
+                self._for_pack(key_hex, data)  # the remote has it: the next pack should too
         if data is not None:
             if self.local_writes is not None:
                 self._copies[key_hex] = data
@@ -150,6 +165,7 @@ class ActionCache:
         self._write_local(key_hex, data)
         if not remote or self.remote is None:
             return
+        self._for_pack(key_hex, bytes(data))
         if not self.health.allow():
             self.health.skipped("action-cache write")
             return
@@ -169,6 +185,71 @@ class ActionCache:
         with self._count_lock:
             self.remote_puts += 1
 
+    # --- packs ------------------------------------------------------------------
+
+    def _for_pack(self, key_hex: str, data: bytes) -> None:
+        # An entry naming a blob ("<hex>/<size>", a result kept out of line)
+        # stays out: read on its own, it tells a REAPI remote's client the
+        # server digest of that blob, which a pack would not.
+        if not _NAMES_BLOB.search(data):
+            self._sent[key_hex] = data
+
+    def read_pack(self, key_hex: str) -> int:
+        """Read the pack the remote names under ``key_hex`` (two requests);
+        until ``publish_pack``, ``get`` answers its entries as remote hits.
+        Returns how many entries it holds (0: none, or not usable)."""
+        from ..cas import Digest
+        from .pack import decode_pack, decode_pointer
+
+        if self.remote is None:
+            return 0
+        pointer = self._remote_get(key_hex)
+        if pointer is None or not self.health.allow():
+            return 0
+        try:
+            digest = Digest.parse(decode_pointer(pointer, key_hex))
+            entries = decode_pack(self.remote.read_bytes(digest))  # the remote verifies the digest
+        except Exception as e:  # noqa: BLE001 - a cache must never fail a build
+            _log.debug("action-cache pack %s not used: %s", key_hex, e)
+            return 0
+        self._pack = entries
+        self.pack_entries = len(entries)
+        return len(entries)
+
+    def publish_pack(self, key_hex: str) -> bool:
+        """Send the entries this load sent to (or read one by one from) the
+        remote, merged with the pack it read, as the pack under ``key_hex``;
+        in the background with the other uploads. Nothing new: nothing sent.
+        Forgets both either way (memory is per load)."""
+        sent, self._sent = self._sent, {}
+        previous, self._pack = self._pack, {}
+        if self.remote is None or not sent:
+            return False
+        if all(previous.get(k) == v for k, v in sent.items()):
+            return False  # the pack already says all of it
+        if not self.health.allow():
+            self.health.skipped("action-cache pack write")
+            return False
+        if self.uploads is not None:
+            return bool(self.uploads.submit("action-cache pack write", self._publish_now, key_hex, sent, previous))
+        self._publish_now(key_hex, sent, previous)
+        return True
+
+    def _publish_now(self, key_hex: str, sent: dict[str, bytes], previous: dict[str, bytes]) -> None:
+        from ..cas import Digest
+        from .pack import encode_pack, encode_pointer
+
+        blob, count = encode_pack(sent, previous)
+        digest = Digest.of_bytes(blob)
+        try:
+            # The blob first: a pointer must never name a pack the remote lacks.
+            self.remote.store(digest, blob)
+            self.remote.ac_put(key_hex, encode_pointer(key_hex, str(digest), count))
+        except Exception as e:  # noqa: BLE001 - a cache must never fail a build
+            if not hasattr(self.remote, "health"):
+                self.health.failure(f"pack ac/{key_hex}: {e}")
+            _log.debug("remote action-cache pack write failed: %s", e)
+
     def invalid(self, key_hex: str, why: str = "") -> None:
         """The entry read under ``key_hex`` failed verification: drop the local
         copy (so the recomputed result replaces it) and count the repair,
@@ -177,6 +258,9 @@ class ActionCache:
             os.unlink(self._path(key_hex))
         except OSError:
             pass
+        # Neither served again from the pack nor passed on in the next one.
+        self._pack.pop(key_hex, None)
+        self._sent.pop(key_hex, None)
         self.health.corrupt("action-cache entry")
         _log.debug("action-cache entry %s dropped: %s", key_hex, why or "failed verification")
 

@@ -47,6 +47,7 @@ from .discovery import PackageEntry, discover, match_files, select_packages
 from .errors import LoadFailed, ManifestError, Problem
 from .globs import GlobError, PackageFiles
 from .labels import Label, LabelError, label_text, target_label_text
+from .pack import pack_key
 from .import_map import read_import_map
 from .manifest import Manifest, parse_config_text, read_manifest
 from .model import LoadResult, Package, Target, canonical_json
@@ -233,6 +234,8 @@ class _Loader:
         self.manifest_digest = ""
         self.import_map: dict[str, str] | None = None
         self.import_map_digest = ""
+        self.pack_key: str | None = None  # the remote pack this load reads and publishes
+        self.pack_read = 0
         self._bad_entries: set[str] = set()
         self._bad_lock = threading.Lock()
         self._sources: dict[str, str] = {}
@@ -323,23 +326,27 @@ class _Loader:
             return None
         return payload
 
-    def cache_lookup(self, script: str, ctx: str, inputs_json: str, *, fold_hit: bool = False) -> dict | None:
+    def cache_lookup(self, script: str, ctx: str, inputs_json: str, *, fold_hit: bool = False,
+                     remote: bool = True) -> dict | None:
         """``fold_hit``: the caller hands a hit to ``build_package``, whose
         slice then carries the lookup's time (``lookup_us``): a warm load
-        records one slice per package, not one per step."""
+        records one slice per package, not one per step. ``remote=False``:
+        answer from the local cache and the pack only (None: ask again)."""
         rec = _trace.current()
         if not rec.enabled:
-            return self._cache_lookup(script, ctx, inputs_json)
+            return self._cache_lookup(script, ctx, inputs_json, remote)
         t0 = time.perf_counter_ns()
-        payload = self._cache_lookup(script, ctx, inputs_json)
+        payload = self._cache_lookup(script, ctx, inputs_json, remote)
         t1 = time.perf_counter_ns()
         if fold_hit and payload is not None:
             self._hit_lookup_ns[script] = t1 - t0  # lookups may run on other threads: keyed, not thread-local
+        elif payload is None and not remote:
+            pass  # asked again with the remote: that lookup is the one recorded
         else:
             rec.complete("cache lookup", "cache", t0, t1, {"script": script, "hit": payload is not None})
         return payload
 
-    def _cache_lookup(self, script: str, ctx: str, inputs_json: str) -> dict | None:
+    def _cache_lookup(self, script: str, ctx: str, inputs_json: str, remote: bool = True) -> dict | None:
         if not self.options.use_cache:
             return None
         sd = self.digests.digest(script)
@@ -347,7 +354,7 @@ class _Loader:
             return None
         ac = self.state.action_cache
         gk = graph_key(script, sd, ctx, self.import_map_digest)
-        raw = ac.get(gk)
+        raw = ac.get(gk, remote=remote)
         if raw is None:
             return None
         entry = self._checked_entry(raw, gk, script, sd, ctx)
@@ -376,7 +383,7 @@ class _Loader:
             payload = self._inline_result(inline, gk, rk)
             if payload is not False:
                 return payload
-        raw = ac.get(rk)
+        raw = ac.get(rk, remote=remote)
         if raw is None:
             return None
         entry = self._checked_entry(raw, rk, script, sd, ctx)
@@ -915,12 +922,15 @@ def _pattern_problem(project: dict, key: str, where: str) -> Problem | None:
     return None
 
 
-def _lookups_as_done(entries: list, lookup: Callable[[Any], Any], workers: int):
+def _lookups_as_done(entries: list, lookup: Callable[[Any], Any], workers: int,
+                     quick: Callable[[Any], Any] | None = None):
     """``(entry, lookup(entry))`` for each entry. With a remote cache a lookup
     is a few dependent round trips, so they run ``workers`` at a time and
     come back as they finish (a 50 ms remote then costs 50 ms per
     ``workers`` packages, and one slow answer holds up nothing else); local
-    lookups are cheap and run inline, in order."""
+    lookups are cheap and run inline, in order. ``quick``: a lookup without
+    requests, tried inline first; only what it misses goes to the threads
+    (a warm pack answers from memory: a thread hop each would cost more)."""
     if workers <= 1 or len(entries) < 2:
         for e in entries:
             yield e, lookup(e)
@@ -928,11 +938,16 @@ def _lookups_as_done(entries: list, lookup: Callable[[Any], Any], workers: int):
     done: queue.SimpleQueue[Future] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zako-cache-lookup") as pool:
         futures = {}
-        for e in entries:
-            fut = pool.submit(lookup, e)
-            futures[fut] = e
-            fut.add_done_callback(done.put)
         try:
+            for e in entries:
+                if quick is not None:
+                    hit = quick(e)
+                    if hit is not None:
+                        yield e, hit
+                        continue
+                fut = pool.submit(lookup, e)
+                futures[fut] = e
+                fut.add_done_callback(done.put)
             for _ in range(len(futures)):
                 fut = done.get()
                 yield futures[fut], fut.result()
@@ -986,6 +1001,12 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
         ld.manifest_digest = manifest.file + ":" + (ld.digests.digest(manifest.file) or "")
         ld.import_map = import_map
         ld.import_map_digest = blake3(raw_map).hexdigest() if import_map is not None else ""
+        if use_cache and not _loading and getattr(state.action_cache, "remote", None) is not None:
+            # Every entry the remote has for this project, in two requests,
+            # before the first lookup (dependencies' entries ride along).
+            ld.pack_key = pack_key(ld.manifest_digest, ld.import_map_digest)
+            with _trace.span("read pack", "cache"):
+                ld.pack_read = state.action_cache.read_pack(ld.pack_key)
         for p in layout.problems:
             ld.problem(p)
         entries = {e.path: e for e in layout.packages}
@@ -1050,7 +1071,8 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
 
         lookups = _lookups_as_done(
             valid_entries, lambda e: ld.cache_lookup(e.build_file, "build", build_inputs_json(e), fold_hit=True),
-            getattr(state.action_cache, "lookup_workers", 1) if use_cache else 1)
+            getattr(state.action_cache, "lookup_workers", 1) if use_cache else 1,
+            quick=lambda e: ld.cache_lookup(e.build_file, "build", build_inputs_json(e), fold_hit=True, remote=False))
         for e, payload in lookups:
             inputs = {"project": project, "package": e.path}
             inputs_json = build_inputs_json(e)
@@ -1099,6 +1121,8 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
             raise LoadFailed(ld.problems[:1]) from None
     finally:
         ld.finish_writes()
+        if ld.pack_key is not None:
+            state.action_cache.publish_pack(ld.pack_key)
         try:
             state.cas.flush()
         except Exception:  # noqa: BLE001 - an upload failure must not fail the load
@@ -1136,6 +1160,9 @@ def load_project(root: str, state: Any, *, keep_going: bool = False, use_cache: 
     if getattr(ac, "remote", None) is not None:
         stats["remote_cache"] = ac.remote_error or f"{ac.remote_hits} hits, {ac.remote_puts} uploads"
         stats["remote_hits"] = ac.remote_hits
+        if ld.pack_key is not None:
+            # the pack read first (its entries count as remote hits when used)
+            stats["remote_pack"] = {"key": ld.pack_key, "entries": ld.pack_read}
     state.note_load(stats)
     return LoadResult(ld.root, project, packages, ld.problems, stats, ld.evaluated, rules=rules,
                       toolchains=toolchains, dependencies=dependencies)
