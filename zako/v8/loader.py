@@ -44,7 +44,7 @@ from urllib.parse import quote_from_bytes, unquote, urlparse
 from .context_type import BUILTIN_NAMES, COMMON_BUILTINS, ContextType
 from .errors import ModuleLoadError, TranspileError
 from .specifier import ModuleSpecifier, ModuleType
-from .transpile import TransformCache, TransformResult, cached_transform, is_typescript_filename
+from .transpile import TransformCache, TransformResult, cached_transform, is_typescript_filename, transform
 
 __all__ = ["ModuleLoader", "LoadedModule", "ModuleGraph", "observe_path"]
 
@@ -539,9 +539,10 @@ class ModuleLoader:
                 first = self._reads[key] = self._read_now(spec, kind, ctx, 0)
             return LoadedModule(index, first.specifier, first.name, first.kind, first.context_type, first.source,
                                 first.transform, first.json_value)
-        return self._read_now(spec, kind, ctx, index)
+        return self._read_now(spec, kind, ctx, index, cached=not self._snapshot)
 
-    def _read_now(self, spec: ModuleSpecifier, kind: str, ctx: ContextType | None, index: int) -> LoadedModule:
+    def _read_now(self, spec: ModuleSpecifier, kind: str, ctx: ContextType | None, index: int,
+                  cached: bool = True) -> LoadedModule:
         if spec.module_type is ModuleType.BUILTIN:
             name = spec.url
             source = _builtin_source(spec.name)
@@ -568,5 +569,12 @@ class ModuleLoader:
             except ValueError as exc:
                 raise ModuleLoadError(f"{name} is not valid JSON: {exc}", specifier=name) from None
         else:
-            module.transform = cached_transform(source, filename=name, typescript=typescript, cache=self.transform_cache)
+            if cached:
+                module.transform = cached_transform(source, filename=name, typescript=typescript,
+                                                    cache=self.transform_cache)
+            else:
+                # An entry of a snapshot load is read once in it: hashing its
+                # text for a cache key and keeping the result would cost ~15% of
+                # its transform and hold memory for nothing.
+                module.transform = transform(source, filename=name, typescript=typescript)
         return module
